@@ -1,0 +1,48 @@
+"""Two doors, never crossed: subscribers authenticate by contract number through
+`services.authenticate_subscriber`; staff use the staff login (Django admin for now).
+Each backend only ever returns users of its own kind, also when restoring a session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+from .models import User
+
+
+class StaffBackend(ModelBackend):
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
+        if username is None or password is None:
+            return None
+        try:
+            user = User.objects.get(username=username.strip(), kind=User.Kind.STAFF)
+        except User.DoesNotExist:
+            User().set_password(password)  # same cost as a real check: no timing hint
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
+
+    def get_user(self, user_id: int) -> User | None:
+        user = User.objects.filter(pk=user_id, kind=User.Kind.STAFF).first()
+        return user if user and self.user_can_authenticate(user) else None
+
+
+class SubscriberBackend(ModelBackend):
+    """Only restores sessions; the password check lives in the service so that the
+    web and the API share one implementation."""
+
+    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> None:  # type: ignore[override]
+        return None
+
+    def get_user(self, user_id: int) -> User | None:
+        user = User.objects.filter(pk=user_id, kind=User.Kind.SUBSCRIBER).first()
+        return user if user and self.user_can_authenticate(user) else None

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router
+
+from abonent.billing.selectors import account_overview
+from abonent.core.money import Money
+from abonent.subscribers.selectors import contract_for_user
+
+from .schemas import AccountOut, AddOnOut, MoneyOut, NextChargeOut, TariffOut
+
+router = Router(tags=["account"])
+
+
+def money(value: Money) -> MoneyOut:
+    return MoneyOut(amount=value.kopecks, currency=value.currency)
+
+
+@router.get("", response=AccountOut, url_name="account")
+def account(request: HttpRequest) -> AccountOut:
+    contract = contract_for_user(request.auth.user)  # type: ignore[attr-defined]
+    overview = account_overview(contract)
+    tariff = contract.tariff
+    next_charge = overview.outlook.next_charge
+    return AccountOut(
+        contract_number=contract.number,
+        full_name=contract.subscriber.full_name,
+        address=str(contract.address),
+        status=contract.status,
+        status_display=contract.get_status_display(),
+        balance=money(overview.balance),
+        tariff=TariffOut(
+            id=tariff.pk,
+            name=tariff.name,
+            price=money(tariff.price),
+            speed_mbps=tariff.speed_in_mbps,
+            speed_out_mbps=tariff.speed_out_mbps,
+            charging_mode=tariff.charging_mode,
+        ),
+        addons=[
+            AddOnOut(
+                id=link.addon.pk,
+                name=link.addon.name,
+                price=money(link.addon.money),
+                billing=link.addon.billing,
+                connected_on=link.connected_on,
+            )
+            for link in contract.addons.all()
+        ],
+        next_charge=NextChargeOut(date=next_charge.date, amount=money(next_charge.amount))
+        if next_charge
+        else None,
+        days_left=overview.outlook.days_left,
+        notices=overview.notices,
+    )

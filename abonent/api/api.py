@@ -1,0 +1,21 @@
+from ninja import NinjaAPI
+
+from . import account, auth, errors
+from .security import BearerToken
+
+api = NinjaAPI(
+    title="abonent API",
+    version="1",
+    description=(
+        "Everything the web cabinet does, for the Android app and integrators. "
+        "Amounts are integer kopecks; errors follow one JSON shape; "
+        "Accept-Language: ru|en picks the language of messages."
+    ),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    auth=BearerToken(),
+)
+errors.install(api)
+api.add_router("/auth", auth.router)
+api.add_router("/account", account.router)

@@ -1,0 +1,122 @@
+"""Read queries about money: balance, next charge, days left."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce
+
+from abonent.catalog.models import ChargingMode
+from abonent.core import clock
+from abonent.core.money import Money
+from abonent.subscribers.models import Contract
+
+from .models import Account, LedgerEntry
+from .rules import daily_charge, days_in_month, first_of_next_month
+
+DAYS_LEFT_HORIZON = 3 * 366  # beyond this "days left" is not a useful number
+
+
+@dataclass(frozen=True)
+class NextCharge:
+    date: dt.date
+    amount: Money
+
+
+@dataclass(frozen=True)
+class ChargeOutlook:
+    next_charge: NextCharge | None
+    days_left: int | None
+
+
+def monthly_total(contract: Contract) -> int:
+    """Tariff plus recurring add-ons. Expects `contract.addons` prefetched with addon."""
+    total = contract.tariff.monthly_price
+    for link in contract.addons.all():
+        if link.disconnected_on is None and link.addon.billing == link.addon.Billing.RECURRING:
+            total += link.addon.price
+    return total
+
+
+def charge_outlook(contract: Contract, balance: int, today: dt.date | None = None) -> ChargeOutlook:
+    """When the next charge comes, how much it is, and how many days the balance lasts.
+    Nothing is charged while a contract is suspended, blocked or terminated."""
+    if contract.status != Contract.Status.ACTIVE:
+        return ChargeOutlook(None, None)
+    today = today or clock.today()
+    total = monthly_total(contract)
+    currency = contract.tariff.currency
+    if contract.tariff.charging_mode == ChargingMode.DAILY:
+        tomorrow = today + dt.timedelta(days=1)
+        next_charge = NextCharge(tomorrow, Money(daily_charge(total, tomorrow), currency))
+        days, remaining, day = 0, balance, tomorrow
+        while days < DAYS_LEFT_HORIZON and total > 0:
+            remaining -= daily_charge(total, day)
+            if remaining < 0:
+                break
+            days += 1
+            day += dt.timedelta(days=1)
+        return ChargeOutlook(next_charge, days if total > 0 else None)
+
+    # Monthly, in advance: the current month is paid; the next charge is on the 1st.
+    start = first_of_next_month(today)
+    next_charge = NextCharge(start, Money(total, currency))
+    days, remaining, period = (start - today).days, balance, start
+    while days < DAYS_LEFT_HORIZON and total > 0 and remaining >= total:
+        remaining -= total
+        days += days_in_month(period)
+        period = first_of_next_month(period)
+    return ChargeOutlook(next_charge, days if total > 0 else None)
+
+
+def ledger_sum(account_id: int) -> int:
+    return LedgerEntry.objects.filter(account_id=account_id).aggregate(s=Sum("amount"))["s"] or 0
+
+
+def mismatched_balances() -> list[tuple[int, int, int]]:
+    """(account id, cached balance, ledger sum) for every account where they differ."""
+    rows = (
+        Account.objects.annotate(ledger=Coalesce(Sum("entries__amount"), Value(0)))
+        .exclude(balance=F("ledger"))
+        .values_list("id", "balance", "ledger")
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the cabinet home and GET /api/v1/account show, computed once."""
+
+    contract: Contract
+    balance: Money
+    outlook: ChargeOutlook
+    notices: list[str]
+
+
+def account_overview(contract: Contract) -> Overview:
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    account: Account = contract.account
+    outlook = charge_outlook(contract, account.balance)
+    notices: list[str] = []
+    if contract.status == Contract.Status.BLOCKED_DEBT:
+        notices.append(
+            _("Internet access is blocked for debt. Top up the balance to restore it at once.")
+        )
+    elif contract.status == Contract.Status.SUSPENDED:
+        notices.append(_("The service is suspended at your request; nothing is charged meanwhile."))
+    elif contract.status == Contract.Status.TERMINATED:
+        notices.append(_("The contract is terminated. The history stays available here."))
+    elif outlook.days_left is not None and outlook.days_left <= 3:
+        notices.append(
+            ngettext(
+                "The balance will last %(days)d more day. Top up to stay online.",
+                "The balance will last %(days)d more days. Top up to stay online.",
+                outlook.days_left,
+            )
+            % {"days": outlook.days_left}
+        )
+    return Overview(contract, account.money, outlook, notices)

@@ -1,0 +1,110 @@
+import pytest
+from django.test import Client
+
+from abonent.billing import services as billing
+from abonent.core.context import Actor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_shows_the_account(subscriber_client, contract):
+    billing.post_entry(
+        contract.account.pk,
+        kind="payment",
+        amount=1234_50,
+        idempotency_key="p1",
+        description="t",
+        actor=Actor.system(),
+    )
+    body = subscriber_client.get("/").content.decode()
+    assert contract.number in body
+    assert "Петров Иван" in body
+    assert "1\xa0234,50\xa0₽" in body
+    assert "Оптимум 300" in body
+    assert "Активен" in body
+    assert 'data-testid="next-charge"' in body
+    assert 'data-testid="days-left"' in body
+
+
+def test_home_query_count_is_pinned(subscriber_client, django_assert_num_queries):
+    # session, user, contract with subscriber/address/tariff/account, add-ons
+    with django_assert_num_queries(4):
+        assert subscriber_client.get("/").status_code == 200
+
+
+def test_one_subscriber_never_sees_another(make_contract):
+    alice = make_contract(last_name="Алисова", phone="+79001110001").contract
+    bob = make_contract(
+        last_name="Бобров", phone="+79001110002", password="bobs own password"
+    ).contract
+    client = Client()
+    client.post("/login/", {"contract_number": bob.number, "password": "bobs own password"})
+    for path in ["/", "/profile/", f"/?contract_id={alice.pk}", f"/profile/?id={alice.pk}"]:
+        body = client.get(path).content.decode()
+        assert "Бобров" in body
+        assert bob.number in body
+        assert "Алисова" not in body
+        assert alice.number not in body
+
+
+def test_blocked_subscriber_sees_why(subscriber_client, contract):
+    contract.status = "blocked_debt"
+    contract.save()
+    body = subscriber_client.get("/").content.decode()
+    assert "Доступ в интернет заблокирован" in body
+    assert 'data-testid="next-charge"' not in body
+
+
+@pytest.mark.parametrize(
+    "path", ["/services/", "/traffic/", "/payments/", "/support/", "/profile/"]
+)
+def test_every_section_answers(subscriber_client, path):
+    response = subscriber_client.get(path)
+    assert response.status_code == 200
+
+
+def test_forced_password_change_blocks_the_cabinet_until_done(client, make_contract):
+    new = make_contract(keep_initial=True)
+    response = client.post(
+        "/login/", {"contract_number": new.contract.number, "password": new.initial_password}
+    )
+    assert response["Location"] == "/profile/password/"
+    assert client.get("/")["Location"] == "/profile/password/"
+    assert client.get("/services/")["Location"] == "/profile/password/"
+    response = client.post(
+        "/profile/password/",
+        {
+            "old_password": new.initial_password,
+            "new_password": "my own long secret",
+            "new_password_again": "my own long secret",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200  # this session survived the change
+
+
+def test_password_change_ends_other_web_sessions(make_contract):
+    contract = make_contract().contract
+    here, elsewhere = Client(), Client()
+    for c in (here, elsewhere):
+        c.post("/login/", {"contract_number": contract.number, "password": "correct horse battery"})
+    here.post(
+        "/profile/password/",
+        {
+            "old_password": "correct horse battery",
+            "new_password": "a brand new secret",
+            "new_password_again": "a brand new secret",
+        },
+    )
+    assert here.get("/").status_code == 200
+    assert elsewhere.get("/").status_code == 302
+
+
+def test_password_change_errors_are_shown(subscriber_client):
+    response = subscriber_client.post(
+        "/profile/password/",
+        {"old_password": "wrong", "new_password": "abc", "new_password_again": "abd"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Пароли не совпадают." in body

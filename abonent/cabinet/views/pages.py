@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from abonent.billing.selectors import account_overview
+from abonent.core import phones
+from abonent.subscribers.selectors import contract_for_user
+
+from ..access import subscriber_required
+
+# Sections whose issues are not done yet say so plainly rather than pretend.
+UPCOMING = {
+    "services": (_("Services"), _("Changing the tariff and add-on services will be here soon.")),
+    "traffic": (_("Traffic"), _("Traffic by day and month and your sessions will be here soon.")),
+    "payments": (_("Payments"), _("Online payment and autopay will be here soon.")),
+    "support": (_("Support"), _("Questions to support will be here soon.")),
+}
+
+
+@subscriber_required
+def home(request: HttpRequest) -> HttpResponse:
+    overview = account_overview(contract_for_user(request.user))  # type: ignore[arg-type]
+    return render(request, "cabinet/home.html", {"o": overview, "section": "home"})
+
+
+@subscriber_required
+def profile(request: HttpRequest) -> HttpResponse:
+    contract = contract_for_user(request.user)  # type: ignore[arg-type]
+    return render(
+        request,
+        "cabinet/profile.html",
+        {
+            "contract": contract,
+            "phone": phones.display(contract.subscriber.phone),
+            "section": "profile",
+        },
+    )
+
+
+@subscriber_required
+def upcoming(request: HttpRequest, section: str) -> HttpResponse:
+    title, text = UPCOMING[section]
+    return render(
+        request, "cabinet/upcoming.html", {"title": title, "text": text, "section": section}
+    )

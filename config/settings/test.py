@@ -1,0 +1,16 @@
+"""The test suite: PostgreSQL (DATABASE_URL, set by `make test`)."""
+
+import os
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = os.environ.get("SECRET_KEY") or "test-only-not-a-secret"
+ALLOWED_HOSTS = ["*"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# No collected static files here: serve them from the app folders (whitenoise finders).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from abonent.api import fallback as api_fallback
+from abonent.api.api import api
+
+admin.site.site_header = "abonent"
+admin.site.site_title = "abonent"
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("api/v1/<path:rest>", api_fallback.not_found),
+    path("staff/admin/", admin.site.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("", include("abonent.cabinet.urls")),
+]
+
+handler400 = "abonent.cabinet.views.errors.bad_request"
+handler403 = "abonent.cabinet.views.errors.permission_denied"
+handler404 = "abonent.cabinet.views.errors.page_not_found"
+handler500 = "abonent.cabinet.views.errors.server_error"

@@ -1,0 +1,78 @@
+"""Fixtures shared by every test: real services create the data, so tests exercise the
+same paths production does."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from abonent.accounts.models import User
+from abonent.catalog.models import ChargingMode, Tariff
+from abonent.core.context import Actor
+from abonent.subscribers.services import AddressData, NewContract, PersonData, create_contract
+
+
+@pytest.fixture
+def tariff(db: None) -> Tariff:
+    return Tariff.objects.create(
+        code="optimum",
+        name="Оптимум 300",
+        monthly_price=600_00,
+        charging_mode=ChargingMode.DAILY,
+        speed_in_mbps=300,
+        speed_out_mbps=300,
+    )
+
+
+@pytest.fixture
+def make_contract(tariff: Tariff):
+    """Create a contract through the real service; the password is set to a known one
+    and the forced change cleared unless asked to keep it."""
+
+    def make(
+        *,
+        last_name: str = "Петров",
+        phone: str = "+7 900 111-22-33",
+        password: str | None = "correct horse battery",
+        keep_initial: bool = False,
+    ) -> NewContract:
+        new = create_contract(
+            PersonData(last_name=last_name, first_name="Иван", phone=phone),
+            AddressData(street="ул. Садовая", house="10", flat="5"),
+            tariff,
+            Actor.system("cli"),
+        )
+        if not keep_initial and password is not None:
+            user = new.contract.user
+            user.set_password(password)
+            user.password_change_required = False
+            user.save()
+        return new
+
+    return make
+
+
+@pytest.fixture
+def contract(make_contract):
+    return make_contract().contract
+
+
+@pytest.fixture
+def subscriber_client(contract) -> Client:
+    client = Client()
+    response = client.post(
+        "/login/", {"contract_number": contract.number, "password": "correct horse battery"}
+    )
+    assert response.status_code == 302, response.content
+    return client
+
+
+@pytest.fixture
+def staff_user(db: None) -> User:
+    return User.objects.create_user(
+        "operator1",
+        "staff-password-1",
+        kind=User.Kind.STAFF,
+        role=User.Role.OPERATOR,
+        is_staff=True,
+    )
