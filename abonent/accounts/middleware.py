@@ -11,6 +11,8 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
+from .devices import touch_web_session
+
 SESSION_STARTED_KEY = "abonent_auth_at"
 SESSION_SEEN_KEY = "abonent_seen_at"
 RENEW_EVERY_SECONDS = 60
@@ -35,6 +37,8 @@ class SessionLifetimeMiddleware:
                 logout(request)
             elif now - seen > RENEW_EVERY_SECONDS:
                 request.session[SESSION_SEEN_KEY] = now  # saving renews the idle timeout
+                if request.session.session_key:
+                    touch_web_session(request.session.session_key)
         return self.get_response(request)
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from abonent.core import audit, clock
 from abonent.core.context import Actor
-from abonent.core.errors import InvalidCredentials, ValidationFailed
+from abonent.core.errors import CabinetDisabled, InvalidCredentials, ValidationFailed
 
 from .models import User
 from .validators import MAX_PASSWORD_LENGTH
@@ -53,23 +53,44 @@ def clean_login_input(contract_number: str | None, password: str | None) -> Logi
     return LoginInput(number, password or "")
 
 
-def authenticate_subscriber(contract_number: str | None, password: str | None) -> User:
+def authenticate_subscriber(
+    contract_number: str | None, password: str | None, actor: Actor | None = None
+) -> User:
     """Return the subscriber user for a contract number and password, or raise
-    InvalidCredentials without saying which of the two was wrong."""
+    InvalidCredentials without saying which of the two was wrong. Throttled per contract
+    number and per client address (accounts.throttle)."""
+    from . import throttle
+
+    actor = actor or Actor.system()
     data = clean_login_input(contract_number, password)
+    throttle.check(data.contract_number, actor.ip)
     user = (
         User.objects.filter(username=data.contract_number, kind=User.Kind.SUBSCRIBER)
-        .only("id", "password", "is_active", "username", "password_change_required")
+        .only(
+            "id",
+            "password",
+            "is_active",
+            "username",
+            "password_change_required",
+            "cabinet_enabled",
+            "login_sms_2fa",
+        )
         .first()
     )
     if len(data.password) > MAX_PASSWORD_LENGTH:
-        # Cannot be right (we never store longer ones); don't spend a hash on it.
-        raise InvalidCredentials()
-    if user is None:
+        ok = False  # cannot be right (we never store longer ones); don't spend a hash
+    elif user is None:
         make_password(data.password)  # same work as a real check: no timing hint
+        ok = False
+    else:
+        ok = user.check_password(data.password) and user.is_active
+    if not ok or user is None:
+        throttle.record_failure(data.contract_number, actor)
         raise InvalidCredentials()
-    if not user.check_password(data.password) or not user.is_active:
-        raise InvalidCredentials()
+    throttle.record_success(data.contract_number)
+    if not user.cabinet_enabled:
+        # Said only after the password proved it is the subscriber asking.
+        raise CabinetDisabled()
     return user
 
 
@@ -93,12 +114,12 @@ def change_password(
     new_password: str,
     actor: Actor,
     *,
+    keep_session_key: str | None = None,
     keep_api_token_id: int | None = None,
 ) -> None:
-    """Change one's own password. Every other session ends: web sessions because the
-    session auth hash changes with the password, app sessions by revoking their tokens
-    (except the one making the request, when it comes through the API)."""
-    from .tokens import revoke_all
+    """Change one's own password. Every other session ends, browsers and app devices
+    alike; the one making the request (web session or API token) stays signed in."""
+    from . import devices
 
     locked = User.objects.select_for_update().get(pk=user.pk)
     if not old_password or not locked.check_password(old_password):
@@ -112,17 +133,114 @@ def change_password(
     locked.password_change_required = False
     locked.password_changed_at = clock.now()
     locked.save(update_fields=["password", "password_change_required", "password_changed_at"])
-    revoke_all(locked, except_token_id=keep_api_token_id)
+    devices.end_all(locked, keep_session_key=keep_session_key, keep_token_id=keep_api_token_id)
     audit.record(
         actor,
         "auth.password_changed",
         locked,
+        contract_id=_contract_id(locked),
         after={"password_change_required": False},
     )
     # The caller's in-memory user must carry the new hash, or Django would log the
     # current web session out too when it recomputes the session hash.
     user.password = locked.password
     user.password_change_required = False
+
+
+def _contract_id(user: User) -> int | None:
+    from abonent.subscribers.models import Contract
+
+    return Contract.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
+
+
+IDENTITY_CHECKS = {
+    "contract_number": _("Contract number"),
+    "full_name": _("Full name"),
+    "passport": _("Passport data"),
+    "address": _("Service address"),
+    "birth_date": _("Date of birth"),
+    "phone": _("Phone from the contract"),
+}
+MIN_IDENTITY_CHECKS = 2
+
+
+@transaction.atomic
+def issue_temporary_password(user: User, checks: list[str], actor: Actor) -> str:
+    """Hotline reset: an operator who verified the caller issues a random temporary
+    password (returned once, never stored in clear or logged). The subscriber must
+    change it at the next login; all sessions end; cabinet access is switched back on."""
+    from . import devices, passwords, throttle
+    from .permissions import require_role
+
+    require_role(actor, User.Role.OPERATOR, User.Role.MANAGER, User.Role.ADMIN)
+    unknown = set(checks) - set(IDENTITY_CHECKS)
+    if unknown or len(set(checks)) < MIN_IDENTITY_CHECKS:
+        raise ValidationFailed(
+            fields={"checks": [_("Mark at least two identity checks you have done.")]}
+        )
+    locked = User.objects.select_for_update().get(pk=user.pk, kind=User.Kind.SUBSCRIBER)
+    temporary = passwords.generate()
+    locked.set_password(temporary)
+    locked.password_change_required = True
+    locked.cabinet_enabled = True
+    locked.password_changed_at = clock.now()
+    locked.save(
+        update_fields=[
+            "password",
+            "password_change_required",
+            "cabinet_enabled",
+            "password_changed_at",
+        ]
+    )
+    devices.end_all(locked)
+    throttle.lift_for_contract_after_recovery(locked.username, actor)
+    audit.record(
+        actor,
+        "auth.temporary_password_issued",
+        locked,
+        contract_id=_contract_id(locked),
+        after={"checks": sorted(set(checks))},
+    )
+    return temporary
+
+
+@transaction.atomic
+def opt_out_of_cabinet(user: User, password: str, actor: Actor) -> None:
+    """The subscriber switches their own cabinet off. Nothing is deleted; every session
+    ends; SMS recovery or staff switch it back on."""
+    from . import devices
+
+    locked = User.objects.select_for_update().get(pk=user.pk, kind=User.Kind.SUBSCRIBER)
+    if not password or not locked.check_password(password):
+        raise ValidationFailed(fields={"password": [_("The password is incorrect.")]})
+    locked.cabinet_enabled = False
+    locked.save(update_fields=["cabinet_enabled"])
+    devices.end_all(locked)
+    audit.record(
+        actor,
+        "cabinet.opted_out",
+        locked,
+        contract_id=_contract_id(locked),
+        after={"cabinet_enabled": False},
+    )
+
+
+@transaction.atomic
+def restore_cabinet(user: User, actor: Actor) -> None:
+    from .permissions import require_role
+
+    require_role(actor, User.Role.OPERATOR, User.Role.MANAGER, User.Role.ADMIN)
+    updated = User.objects.filter(
+        pk=user.pk, kind=User.Kind.SUBSCRIBER, cabinet_enabled=False
+    ).update(cabinet_enabled=True)
+    if updated:
+        audit.record(
+            actor,
+            "cabinet.restored",
+            user,
+            contract_id=_contract_id(user),
+            after={"cabinet_enabled": True},
+        )
 
 
 def validate_staff_username(username: str) -> str:

@@ -8,6 +8,7 @@ from abonent.core.money import Money
 from abonent.subscribers.selectors import contract_for_user
 
 from .schemas import AccountOut, AddOnOut, MoneyOut, NextChargeOut, TariffOut
+from .security import me
 
 router = Router(tags=["account"])
 
@@ -18,7 +19,7 @@ def money(value: Money) -> MoneyOut:
 
 @router.get("", response=AccountOut, url_name="account")
 def account(request: HttpRequest) -> AccountOut:
-    contract = contract_for_user(request.auth.user)  # type: ignore[attr-defined]
+    contract = contract_for_user(me(request))
     overview = account_overview(contract)
     tariff = contract.tariff
     next_charge = overview.outlook.next_charge

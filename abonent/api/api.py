@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from . import account, auth, errors
+from . import account, auth, errors, profile
 from .security import BearerToken
 
 api = NinjaAPI(
@@ -19,3 +19,4 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/auth", auth.router)
 api.add_router("/account", account.router)
+api.add_router("", profile.router)

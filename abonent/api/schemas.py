@@ -75,3 +75,87 @@ class AccountOut(Schema):
     promised_payment: dict | None = None
     suspension: dict | None = None
     notices: list[str]
+
+
+class SecondFactorOut(Schema):
+    second_factor_required: bool = True
+    request_id: str
+    resend_after: int
+
+
+class LoginVerifyIn(StrictIn):
+    request_id: str = Field(max_length=64)
+    code: str = Field(max_length=12)
+    device_name: str = Field(default="", max_length=100)
+
+
+class RecoveryStartIn(StrictIn):
+    phone: str = Field(max_length=40)
+    channel: str = Field(default="sms", max_length=8)
+
+
+class RecoveryStarted(Schema):
+    request_id: str
+    resend_after: int
+    channel: str
+
+
+class RecoveryVerifyIn(StrictIn):
+    request_id: str = Field(max_length=64)
+    code: str = Field(max_length=12)
+
+
+class RecoveryVerified(Schema):
+    reset_token: str
+    contracts: list[str] = Field(description="Contracts on this phone; pick one when several")
+
+
+class RecoveryCompleteIn(StrictIn):
+    reset_token: str = Field(max_length=200)
+    new_password: str = Field(max_length=1024)
+    contract_number: str = Field(default="", max_length=20)
+    device_name: str = Field(default="", max_length=100)
+
+
+class RecoveryDone(TokensOut):
+    contract_number: str
+
+
+class DeviceOut(Schema):
+    id: str
+    kind: str
+    name: str
+    ip: str | None
+    created_at: dt.datetime
+    last_seen_at: dt.datetime | None
+    current: bool
+
+
+class OptOutIn(StrictIn):
+    password: str = Field(max_length=1024)
+
+
+class ProfileOut(Schema):
+    contract_number: str
+    full_name: str
+    phone: str
+    email: str
+    login_sms_2fa: bool
+
+
+class ProfilePatchIn(StrictIn):
+    email: str | None = Field(default=None, max_length=254)
+
+
+class PhoneChangeIn(StrictIn):
+    phone: str = Field(max_length=40)
+
+
+class PhoneConfirmIn(StrictIn):
+    request_id: str = Field(max_length=64)
+    code: str = Field(max_length=12)
+
+
+class SecondFactorToggleIn(StrictIn):
+    enabled: bool
+    password: str = Field(max_length=1024)

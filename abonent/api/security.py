@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from abonent.accounts import tokens
-from abonent.accounts.models import ApiToken
+from abonent.accounts.models import ApiToken, User
 from abonent.core.errors import PasswordChangeRequired
 
 # While a password change is required, only these operations answer (api-v1.md).
@@ -29,3 +29,12 @@ class BearerToken(HttpBearer):
 def _operation_id(request: HttpRequest) -> str | None:
     match: Any = getattr(request, "resolver_match", None)
     return match.url_name if match else None
+
+
+def current_token(request: HttpRequest) -> ApiToken:
+    """The bearer token of an authenticated operation."""
+    return cast(ApiToken, request.auth)  # type: ignore[attr-defined]
+
+
+def me(request: HttpRequest) -> User:
+    return current_token(request).user

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
@@ -30,3 +30,8 @@ def subscriber_required(view: View | None = None, *, allow_password_change: bool
         return wrapper
 
     return decorator(view) if view is not None else decorator
+
+
+def me(request: HttpRequest) -> User:
+    """The signed-in subscriber, typed (views behind subscriber_required only)."""
+    return cast(User, request.user)

@@ -1,15 +1,24 @@
 from django.urls import path
 
-from .views import auth, pages
+from .views import auth, pages, profile, recovery, second_factor
 
 app_name = "cabinet"
 
 urlpatterns = [
     path("", pages.home, name="home"),
     path("login/", auth.login_view, name="login"),
+    path("login/code/", second_factor.login_code_view, name="login_code"),
     path("logout/", auth.logout_view, name="logout"),
-    path("profile/", pages.profile, name="profile"),
+    path("password/forgot/", recovery.start_view, name="recovery"),
+    path("password/forgot/code/", recovery.code_view, name="recovery_code"),
+    path("password/forgot/resend/", recovery.resend_view, name="recovery_resend"),
+    path("password/forgot/new/", recovery.password_view, name="recovery_password"),
+    path("profile/", profile.profile, name="profile"),
     path("profile/password/", auth.password_change_view, name="password_change"),
+    path("profile/email/", profile.email_view, name="profile_email"),
+    path("profile/phone/", profile.phone_view, name="profile_phone"),
+    path("profile/sessions/", profile.sessions_view, name="sessions"),
+    path("profile/security/", profile.security_view, name="security"),
     path("services/", pages.upcoming, {"section": "services"}, name="services"),
     path("traffic/", pages.upcoming, {"section": "traffic"}, name="traffic"),
     path("payments/", pages.upcoming, {"section": "payments"}, name="payments"),

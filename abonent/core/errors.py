@@ -61,3 +61,12 @@ class Throttled(DomainError):
     def __init__(self, retry_after: int, message: str | Promise | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class CabinetDisabled(DomainError):
+    code = "cabinet_disabled"
+    status = 403
+    default_message = _(
+        "Cabinet access for this contract is switched off at the subscriber's request. "
+        "To switch it back on, use “Forgot password?” or call the hotline."
+    )

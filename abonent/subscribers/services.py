@@ -6,11 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from abonent.accounts import passwords
-from abonent.accounts.models import User
+from abonent.accounts import otp, passwords
+from abonent.accounts.models import OneTimeCode, User
 from abonent.billing import services as billing
 from abonent.catalog.models import Tariff
 from abonent.core import audit, clock, phones
@@ -140,3 +141,97 @@ def create_contract(
         after={"number": number, "tariff": tariff.code, "subscriber": subscriber.pk},
     )
     return NewContract(contract, initial_password)
+
+
+# --- profile: contact data the subscriber changes themselves ------------------------
+
+
+@transaction.atomic
+def change_email(user: User, email: str, actor: Actor) -> None:
+    from django.core.validators import validate_email
+
+    cleaned = (email or "").strip()
+    if cleaned:
+        try:
+            validate_email(cleaned)
+        except DjangoValidationError:
+            raise ValidationFailed(fields={"email": [_("Enter a valid e-mail address.")]}) from None
+    contract = Contract.objects.select_related("subscriber").get(user=user)
+    person = Subscriber.objects.select_for_update().get(pk=contract.subscriber_id)
+    if person.email != cleaned:
+        before = person.email
+        person.email = cleaned
+        person.save(update_fields=["email"])
+        audit.record(
+            actor,
+            "profile.email_changed",
+            person,
+            contract_id=contract.pk,
+            before={"email": before},
+            after={"email": cleaned},
+        )
+
+
+def start_phone_change(user: User, new_phone: str, actor: Actor) -> otp.Issued:
+    """A code goes to the *new* phone: only someone holding it can make it the
+    contract's recovery phone."""
+    from django.utils.translation import gettext
+
+    try:
+        phone = phones.normalize(new_phone or "")
+    except phones.InvalidPhone:
+        raise ValidationFailed(
+            fields={"phone": [_("Enter a valid phone number, e.g. +7 900 123-45-67.")]}
+        ) from None
+    contract = Contract.objects.select_related("subscriber").get(user=user)
+    if contract.subscriber.phone == phone:
+        raise ValidationFailed(fields={"phone": [_("This is already your phone number.")]})
+    return otp.issue(
+        OneTimeCode.Purpose.PHONE_CHANGE,
+        phone,
+        ip=actor.ip,
+        user=user,
+        contract_id=contract.pk,
+        text=lambda code: (
+            gettext("Code to confirm the new phone for your personal cabinet: %(code)s")
+            % {"code": code}
+        ),
+    )
+
+
+@transaction.atomic
+def confirm_phone_change(user: User, request_id: str, code: str, actor: Actor) -> str:
+    from django.utils.translation import gettext
+
+    from abonent.notifications import services as notifications
+
+    row = otp.verify(request_id, code, OneTimeCode.Purpose.PHONE_CHANGE)
+    if row.user_id != user.pk:
+        raise ValidationFailed(fields={"code": [otp.BAD_CODE]})
+    contract = Contract.objects.get(user=user)
+    person = Subscriber.objects.select_for_update().get(pk=contract.subscriber_id)
+    old = person.phone
+    person.phone = row.phone
+    person.save(update_fields=["phone"])
+    audit.record(
+        actor,
+        "profile.phone_changed",
+        person,
+        contract_id=contract.pk,
+        before={"phone": old},
+        after={"phone": row.phone},
+    )
+    notifications.send_sms(
+        old,
+        gettext(
+            "The phone of contract %(number)s was changed to %(phone)s. If it was not you, call %(hotline)s."
+        )
+        % {
+            "number": contract.number,
+            "phone": phones.display(row.phone),
+            "hotline": settings.PROVIDER_HOTLINE,
+        },
+        kind="phone_changed",
+        contract_id=contract.pk,
+    )
+    return row.phone

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "abonent.billing",
     "abonent.cabinet",
     "abonent.api",
+    "abonent.notifications",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -179,3 +181,43 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# SMS and flash calls (abonent.notifications.gateways): console | smsc | smsru.
+SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "console")
+SMS_TIMEOUT = float(os.environ.get("SMS_TIMEOUT", "5"))
+SMS_HTTP_RETRIES = int(os.environ.get("SMS_HTTP_RETRIES", "2"))
+SMS_DELIVERY_ATTEMPTS = int(os.environ.get("SMS_DELIVERY_ATTEMPTS", "5"))
+SMSC_URL = os.environ.get("SMSC_URL", "https://smsc.ru")
+SMSC_LOGIN = os.environ.get("SMSC_LOGIN", "")
+SMSC_PASSWORD = os.environ.get("SMSC_PASSWORD", "")
+SMSC_SENDER = os.environ.get("SMSC_SENDER", "")
+SMSRU_URL = os.environ.get("SMSRU_URL", "https://sms.ru")
+SMSRU_API_ID = os.environ.get("SMSRU_API_ID", "")
+SMSRU_SENDER = os.environ.get("SMSRU_SENDER", "")
+
+# Background jobs (huey): Redis when REDIS_URL is set, else a SQLite file. Without a
+# worker (local `make run`, tests) jobs run at once, in the process that enqueues them.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+HUEY = {
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "name": "abonent",
+    "immediate": env_bool("HUEY_IMMEDIATE", False),
+    "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(BASE_DIR / "huey.sqlite3")},
+    "consumer": {"workers": 2, "worker_type": "thread"},
+}
+
+# Login throttling (security.md): a growing delay after a few failures, a temporary lock
+# after LOGIN_LOCK_FAILURES within LOGIN_WINDOW_SECONDS, per contract and per address.
+LOGIN_FREE_FAILURES = int(os.environ.get("LOGIN_FREE_FAILURES", "3"))
+LOGIN_LOCK_FAILURES = int(os.environ.get("LOGIN_LOCK_FAILURES", "10"))
+LOGIN_IP_LOCK_FAILURES = int(os.environ.get("LOGIN_IP_LOCK_FAILURES", "50"))
+LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+LOGIN_LOCK_SECONDS = int(os.environ.get("LOGIN_LOCK_SECONDS", "900"))
+
+# One-time codes (security.md).
+OTP_TTL_SECONDS = 600
+OTP_MAX_WRONG_PER_CODE = 5
+OTP_MAX_WRONG_PER_PHONE_HOUR = 10
+OTP_RESEND_SECONDS = int(os.environ.get("OTP_RESEND_SECONDS", "60"))
+OTP_MAX_PER_HOUR = 5
+PASSWORD_RESET_TTL_SECONDS = 900

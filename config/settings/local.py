@@ -10,3 +10,6 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or "local-development-only-not-a-secre
 # No collected static files here: serve them from the app folders (whitenoise finders).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# No worker locally: jobs run inline.
+HUEY = {**HUEY, "immediate": env_bool("HUEY_IMMEDIATE", True)}  # noqa: F405

@@ -14,3 +14,5 @@ STORAGES = {
 # No collected static files here: serve them from the app folders (whitenoise finders).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+HUEY = {**HUEY, "immediate": True}  # noqa: F405

@@ -5,10 +5,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from abonent.billing.selectors import account_overview
-from abonent.core import phones
 from abonent.subscribers.selectors import contract_for_user
 
-from ..access import subscriber_required
+from ..access import me, subscriber_required
 
 # Sections whose issues are not done yet say so plainly rather than pretend.
 UPCOMING = {
@@ -21,22 +20,8 @@ UPCOMING = {
 
 @subscriber_required
 def home(request: HttpRequest) -> HttpResponse:
-    overview = account_overview(contract_for_user(request.user))  # type: ignore[arg-type]
+    overview = account_overview(contract_for_user(me(request)))
     return render(request, "cabinet/home.html", {"o": overview, "section": "home"})
-
-
-@subscriber_required
-def profile(request: HttpRequest) -> HttpResponse:
-    contract = contract_for_user(request.user)  # type: ignore[arg-type]
-    return render(
-        request,
-        "cabinet/profile.html",
-        {
-            "contract": contract,
-            "phone": phones.display(contract.subscriber.phone),
-            "section": "profile",
-        },
-    )
 
 
 @subscriber_required

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from encrypted_fields.fields import EncryptedTextField
+
+
+class Message(models.Model):
+    """The outbox: every SMS, call and e-mail we send, with what the gateway said.
+    `text` is what staff may read; a one-time code in it is masked for every gateway but
+    the development console. The deliverable body is kept encrypted until it is sent,
+    then wiped."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        CALL = "call", _("Flash call")
+        EMAIL = "email", _("E-mail")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    to = models.CharField(_("to"), max_length=254, db_index=True)
+    kind = models.CharField(_("kind"), max_length=40)
+    text = models.TextField(_("text"))
+    body = EncryptedTextField(null=True, blank=True)
+    contract_id = models.BigIntegerField(_("contract"), null=True, blank=True, db_index=True)
+    gateway = models.CharField(_("gateway"), max_length=20)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    provider_id = models.CharField(_("gateway id"), max_length=100, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # A flash call's code comes from the gateway; only its keyed digest is kept.
+    call_code_digest = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("outbox")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.to}: {self.text[:40]}"

@@ -1,0 +1,88 @@
+"""Queue messages; delivery is a job (tasks.deliver) so the request that asks for an
+SMS answers at once and the same way whether or not a message was really queued."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from abonent.core import clock
+from abonent.core.secrets import keyed_digest
+
+from .gateways import GatewayError, get_gateway
+from .models import Message
+
+logger = logging.getLogger("abonent.sms")
+MASK = "••••••"
+
+
+def _queue(
+    channel: str, to: str, text: str, kind: str, contract_id: int | None, secret: str | None
+) -> Message:
+    gateway = get_gateway()
+    shown = text if (secret is None or gateway.shows_secrets) else text.replace(secret, MASK)
+    message = Message.objects.create(
+        channel=channel,
+        to=to,
+        kind=kind,
+        text=shown,
+        body=text,
+        contract_id=contract_id,
+        gateway=gateway.name,
+    )
+    from .tasks import deliver
+
+    transaction.on_commit(lambda: deliver(message.pk))
+    return message
+
+
+def send_sms(
+    to: str, text: str, *, kind: str, contract_id: int | None = None, secret: str | None = None
+) -> Message:
+    """`secret` (a one-time code inside `text`) is masked in the outbox for every
+    gateway except the development console."""
+    return _queue(Message.Channel.SMS, to, text, kind, contract_id, secret)
+
+
+def request_code_call(to: str, *, kind: str, contract_id: int | None = None) -> Message:
+    """A flash call: the code is the last digits of the calling number, known only once
+    the gateway has placed the call (see `call_code_matches`)."""
+    return _queue(Message.Channel.CALL, to, "", kind, contract_id, None)
+
+
+def call_code_matches(message: Message, code: str) -> bool:
+    return bool(message.call_code_digest) and keyed_digest(code, "call") == message.call_code_digest
+
+
+def deliver_now(message_id: int) -> Message:
+    """One delivery attempt. Safe to run twice: a sent message is left alone."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message_id)
+        if message.status != Message.Status.QUEUED:
+            return message
+        message.attempts += 1
+        gateway = get_gateway()
+        try:
+            if message.channel == Message.Channel.CALL:
+                called = gateway.send_code_call(message.to)
+                message.provider_id = called.provider_id
+                message.call_code_digest = keyed_digest(called.code, "call")
+                message.text = f"code {called.code}" if gateway.shows_secrets else f"code {MASK}"
+            else:
+                sent = gateway.send_sms(message.to, message.body or "")
+                message.provider_id = sent.provider_id
+        except GatewayError as exc:
+            message.error = str(exc)[:300]
+            if not exc.retryable or message.attempts >= settings.SMS_DELIVERY_ATTEMPTS:
+                message.status = Message.Status.FAILED
+                message.body = None
+            logger.warning("message %s via %s failed: %s", message.pk, gateway.name, exc.code)
+        else:
+            message.status = Message.Status.SENT
+            message.sent_at = clock.now()
+            message.error = ""
+            message.body = None  # nothing secret stays behind once it is out
+        message.save()
+    return message

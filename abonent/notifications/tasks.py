@@ -1,0 +1,14 @@
+from huey.contrib.djhuey import db_task
+
+from .models import Message
+from .services import deliver_now
+
+RETRY_DELAYS = [30, 120, 600, 1800]  # seconds after the 1st, 2nd... failed attempt
+
+
+@db_task()
+def deliver(message_id: int) -> None:
+    message = deliver_now(message_id)
+    if message.status == Message.Status.QUEUED:  # a retryable failure: try again later
+        delay = RETRY_DELAYS[min(message.attempts - 1, len(RETRY_DELAYS) - 1)]
+        deliver.schedule((message_id,), delay=delay)
