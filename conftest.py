@@ -76,3 +76,42 @@ def staff_user(db: None) -> User:
         role=User.Role.OPERATOR,
         is_staff=True,
     )
+
+
+@pytest.fixture
+def outbox(db):
+    """Messages sent so far, newest last; `outbox.code()` reads the last code."""
+    import re
+
+    from abonent.notifications.models import Message
+
+    class Outbox:
+        def all(self) -> list[Message]:
+            return list(Message.objects.order_by("id"))
+
+        def last(self) -> Message:
+            message = Message.objects.order_by("-id").first()
+            assert message is not None, "no message was sent"
+            return message
+
+        def code(self) -> str:
+            match = re.search(r"\b(\d{4,6})\b", self.last().text)
+            assert match, self.last().text
+            return match.group(1)
+
+    return Outbox()
+
+
+@pytest.fixture
+def real_gateway(settings):
+    """Switch SMS delivery to the SMSC.ru adapter talking to a local fake server."""
+    from abonent.notifications.gateways import _load
+    from abonent.notifications.tests import fakes
+
+    with fakes.running() as server:
+        settings.SMS_GATEWAY = "smsc"
+        settings.SMSC_URL = server.url
+        settings.SMSC_LOGIN, settings.SMSC_PASSWORD = fakes.VALID
+        _load.cache_clear()
+        yield server
+        _load.cache_clear()

@@ -179,6 +179,7 @@ LOGGING = {
         # Django adds its own console handler in DEBUG; one line per event is enough.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        "huey": {"level": "WARNING"},
     },
 }
 
