@@ -8,7 +8,7 @@ def post(path, body, token=None, lang="en"):
     headers = {"HTTP_ACCEPT_LANGUAGE": lang}
     if token:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return Client().post(path, body, content_type="application/json", **headers)
+    return Client().post(path, body, content_type="application/json", HTTP_AUTHORIZATION=auth)
 
 
 def token_for(number, password="correct horse battery"):
@@ -156,7 +156,7 @@ def test_second_factor_over_the_api(contract, outbox, django_capture_on_commit_c
 
 def test_profile_email_and_phone(contract, outbox, django_capture_on_commit_callbacks):
     token = token_for(contract.number)
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    auth = f"Bearer {token}"
     patched = Client().patch(
         "/api/v1/profile", {"email": "a@b.ru"}, content_type="application/json", **headers
     )
