@@ -8,7 +8,7 @@ def post(path, body, token=None, lang="en"):
     headers = {"HTTP_ACCEPT_LANGUAGE": lang}
     if token:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return Client().post(path, body, content_type="application/json", HTTP_AUTHORIZATION=auth)
+    return Client().post(path, body, content_type="application/json", **headers)
 
 
 def token_for(number, password="correct horse battery"):
@@ -158,11 +158,17 @@ def test_profile_email_and_phone(contract, outbox, django_capture_on_commit_call
     token = token_for(contract.number)
     auth = f"Bearer {token}"
     patched = Client().patch(
-        "/api/v1/profile", {"email": "a@b.ru"}, content_type="application/json", **headers
+        "/api/v1/profile",
+        {"email": "a@b.ru"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
     )
     assert patched.json()["email"] == "a@b.ru"
     bad = Client().patch(
-        "/api/v1/profile", {"email": "nope"}, content_type="application/json", **headers
+        "/api/v1/profile",
+        {"email": "nope"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
     )
     assert bad.status_code == 400
     with django_capture_on_commit_callbacks(execute=True):
