@@ -5,13 +5,11 @@ from django.views.i18n import set_language
 from abonent.api import fallback as api_fallback
 from abonent.api.api import api
 
-admin.site.site_header = "abonent"
-admin.site.site_title = "abonent"
-
 urlpatterns = [
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", api_fallback.not_found),
     path("staff/admin/", admin.site.urls),
+    path("staff/", include("abonent.staff.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("abonent.cabinet.urls")),
 ]

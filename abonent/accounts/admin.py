@@ -1,8 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiToken, User
+from abonent.core.context import Actor
+from abonent.core.errors import DomainError
+
+from . import throttle
+from .models import ApiToken, LoginLock, User
 
 
 @admin.register(User)
@@ -49,3 +53,31 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+@admin.register(LoginLock)
+class LoginLockAdmin(admin.ModelAdmin):
+    """Temporary login locks: staff see them and lift them (audited)."""
+
+    list_display = ["scope", "key", "created_at", "locked_until", "lifted_at", "lifted_by"]
+    list_filter = ["scope"]
+    search_fields = ["=key"]
+    actions = ["lift"]
+    readonly_fields = [f.name for f in LoginLock._meta.fields]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Lift the lock"))
+    def lift(self, request, queryset):
+        actor = Actor.from_request(request, "admin")
+        try:
+            for lock in queryset:
+                throttle.lift(lock.pk, actor)
+        except DomainError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
+        else:
+            self.message_user(request, _("Lifted."), messages.SUCCESS)

@@ -29,7 +29,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SALT_KEY = env_list("FIELD_ENCRYPTION_SALTS", "abonent-field-encryption-v1")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "abonent.staff.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "abonent.cabinet",
     "abonent.api",
     "abonent.notifications",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "huey.contrib.djhuey",
 ]
 
@@ -61,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "abonent.accounts.middleware.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -222,3 +226,5 @@ OTP_MAX_WRONG_PER_PHONE_HOUR = 10
 OTP_RESEND_SECONDS = int(os.environ.get("OTP_RESEND_SECONDS", "60"))
 OTP_MAX_PER_HOUR = 5
 PASSWORD_RESET_TTL_SECONDS = 900
+
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "abonent")
