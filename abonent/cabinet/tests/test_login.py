@@ -146,3 +146,13 @@ def test_csrf_is_enforced_with_a_friendly_page(contract):
     )
     assert response.status_code == 403
     assert "Страница устарела" in response.content.decode()
+
+
+def test_session_ends_after_thirty_idle_minutes(subscriber_client):
+    start = dt.datetime.now(dt.UTC)
+    with time_machine.travel(start + dt.timedelta(minutes=20)):
+        assert subscriber_client.get("/").status_code == 200  # activity renews the session
+    with time_machine.travel(start + dt.timedelta(minutes=45)):
+        assert subscriber_client.get("/").status_code == 200  # 25 idle minutes: still fine
+    with time_machine.travel(start + dt.timedelta(minutes=45 + 31)):
+        assert subscriber_client.get("/").status_code == 302  # 31 idle minutes: over

@@ -120,3 +120,15 @@ def test_cashier_cannot_issue_passwords(contract):
     assert "temporary-password" not in response.content.decode()
     contract.user.refresh_from_db()
     assert contract.user.check_password("correct horse battery")
+
+
+def test_demo_code_command_only_in_debug(staff_user, settings, capsys):
+    from django.core.management import CommandError, call_command
+
+    TOTPDevice.objects.create(user=staff_user, name="a", confirmed=True)
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("staff_totp_code", "operator1")
+    settings.DEBUG = True
+    call_command("staff_totp_code", "operator1")
+    assert capsys.readouterr().out.strip() == totp(staff_user)
