@@ -19,9 +19,9 @@ from abonent.core.errors import ValidationFailed
 from abonent.notifications import services as notifications
 from abonent.notifications.gateways import get_gateway
 
-from . import devices, otp, throttle
+from . import otp, throttle
 from .models import OneTimeCode, User
-from .services import validate_new_password
+from .services import reset_password, validate_new_password
 
 RESET_PREFIX = "rs_"
 
@@ -129,21 +129,9 @@ def complete(
     if chosen is None:
         raise ValidationFailed(fields={"contract_number": [_("Choose one of your contracts.")]})
     validate_new_password(chosen, new_password)
-    chosen.set_password(new_password)
-    chosen.password_change_required = False
-    chosen.cabinet_enabled = True
-    chosen.password_changed_at = clock.now()
-    chosen.save(
-        update_fields=[
-            "password",
-            "password_change_required",
-            "cabinet_enabled",
-            "password_changed_at",
-        ]
-    )
+    reset_password(chosen, new_password, must_change=False)
     row.reset_used_at = clock.now()
     row.save(update_fields=["reset_used_at"])
-    devices.end_all(chosen)
     throttle.lift_for_contract_after_recovery(chosen.username, actor)
     audit.record(
         Actor(user=chosen, channel=actor.channel, ip=actor.ip, user_agent=actor.user_agent),

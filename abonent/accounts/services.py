@@ -153,6 +153,26 @@ def _contract_id(user: User) -> int | None:
     return Contract.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
 
 
+def reset_password(user: User, password: str, *, must_change: bool) -> None:
+    """Set a password someone other than its owner chose or proved a right to (recovery,
+    hotline): the cabinet is switched back on and every session ends."""
+    from . import devices
+
+    user.set_password(password)
+    user.password_change_required = must_change
+    user.cabinet_enabled = True
+    user.password_changed_at = clock.now()
+    user.save(
+        update_fields=[
+            "password",
+            "password_change_required",
+            "cabinet_enabled",
+            "password_changed_at",
+        ]
+    )
+    devices.end_all(user)
+
+
 IDENTITY_CHECKS = {
     "contract_number": _("Contract number"),
     "full_name": _("Full name"),
@@ -169,7 +189,7 @@ def issue_temporary_password(user: User, checks: list[str], actor: Actor) -> str
     """Hotline reset: an operator who verified the caller issues a random temporary
     password (returned once, never stored in clear or logged). The subscriber must
     change it at the next login; all sessions end; cabinet access is switched back on."""
-    from . import devices, passwords, throttle
+    from . import passwords, throttle
     from .permissions import require_role
 
     require_role(actor, User.Role.OPERATOR, User.Role.MANAGER, User.Role.ADMIN)
@@ -180,19 +200,7 @@ def issue_temporary_password(user: User, checks: list[str], actor: Actor) -> str
         )
     locked = User.objects.select_for_update().get(pk=user.pk, kind=User.Kind.SUBSCRIBER)
     temporary = passwords.generate()
-    locked.set_password(temporary)
-    locked.password_change_required = True
-    locked.cabinet_enabled = True
-    locked.password_changed_at = clock.now()
-    locked.save(
-        update_fields=[
-            "password",
-            "password_change_required",
-            "cabinet_enabled",
-            "password_changed_at",
-        ]
-    )
-    devices.end_all(locked)
+    reset_password(locked, temporary, must_change=True)
     throttle.lift_for_contract_after_recovery(locked.username, actor)
     audit.record(
         actor,

@@ -25,13 +25,9 @@ from .schemas import (
     SecondFactorOut,
     TokensOut,
 )
-from .security import current_token, me
+from .security import api_actor, current_token, me
 
 router = Router(tags=["auth"])
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.from_request(request, channel="api")
 
 
 def _clean_device_name(name: str) -> str:
@@ -41,7 +37,7 @@ def _clean_device_name(name: str) -> str:
 
 
 def _signed_in(request: HttpRequest, user: User, device: str) -> TokensOut:
-    anonymous = _actor(request)
+    anonymous = api_actor(request)
     actor = Actor(user=user, channel="api", ip=anonymous.ip, user_agent=anonymous.user_agent)
     accounts.record_login(user, actor)
     pair = tokens.issue(user, actor, device_name=device)
@@ -61,10 +57,10 @@ def login(request: HttpRequest, payload: LoginIn) -> TokensOut | Status:
     factor: a code is sent and `POST /auth/login/verify` finishes the login."""
     device = _clean_device_name(payload.device_name)
     user = accounts.authenticate_subscriber(
-        payload.contract_number, payload.password, _actor(request)
+        payload.contract_number, payload.password, api_actor(request)
     )
     if user.login_sms_2fa:
-        issued = second_factor.send_login_code(user, _actor(request))
+        issued = second_factor.send_login_code(user, api_actor(request))
         return Status(
             202, SecondFactorOut(request_id=issued.request_id, resend_after=issued.resend_after)
         )
@@ -81,7 +77,7 @@ def login_verify(request: HttpRequest, payload: LoginVerifyIn) -> TokensOut:
 
 @router.post("/refresh", auth=None, response=TokensOut, url_name="auth_refresh")
 def refresh(request: HttpRequest, payload: RefreshIn) -> TokensOut:
-    pair = tokens.refresh(payload.refresh_token, _actor(request))
+    pair = tokens.refresh(payload.refresh_token, api_actor(request))
     return TokensOut(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
@@ -92,7 +88,7 @@ def refresh(request: HttpRequest, payload: RefreshIn) -> TokensOut:
 
 @router.post("/logout", response={204: None}, url_name="auth_logout")
 def logout(request: HttpRequest) -> Status:
-    tokens.revoke(current_token(request), _actor(request))
+    tokens.revoke(current_token(request), api_actor(request))
     return Status(204, None)
 
 
@@ -102,7 +98,7 @@ def change_password(request: HttpRequest, payload: PasswordChangeIn) -> Status:
         me(request),
         payload.old_password,
         payload.new_password,
-        _actor(request),
+        api_actor(request),
         keep_api_token_id=current_token(request).pk,
     )
     return Status(204, None)
@@ -113,7 +109,7 @@ def change_password(request: HttpRequest, payload: PasswordChangeIn) -> Status:
 )
 def recovery_start(request: HttpRequest, payload: RecoveryStartIn) -> Status:
     """Always 202 with the same shape, whether or not the phone is in a contract."""
-    issued = recovery.start(payload.phone, payload.channel, _actor(request))
+    issued = recovery.start(payload.phone, payload.channel, api_actor(request))
     return Status(
         202,
         RecoveryStarted(
@@ -141,7 +137,7 @@ def recovery_complete(
     done = recovery.complete(
         payload.reset_token,
         payload.new_password,
-        _actor(request),
+        api_actor(request),
         contract_number=payload.contract_number or None,
     )
     if done.user is None:
@@ -170,5 +166,5 @@ def device_list(request: HttpRequest) -> list[DeviceOut]:
 
 @router.delete("/devices/{device_id}", response={204: None}, url_name="auth_device_end")
 def device_end(request: HttpRequest, device_id: str) -> Status:
-    devices.end_device(me(request), device_id[:40], _actor(request))
+    devices.end_device(me(request), device_id[:40], api_actor(request))
     return Status(204, None)

@@ -5,7 +5,6 @@ from ninja import Router, Status
 
 from abonent.accounts import second_factor
 from abonent.accounts import services as accounts
-from abonent.core.context import Actor
 from abonent.subscribers import services as subscribers
 from abonent.subscribers.selectors import contract_for_user
 
@@ -18,13 +17,9 @@ from .schemas import (
     RecoveryStarted,
     SecondFactorToggleIn,
 )
-from .security import me
+from .security import api_actor, me
 
 router = Router(tags=["profile"])
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.from_request(request, channel="api")
 
 
 def _profile(request: HttpRequest) -> ProfileOut:
@@ -47,13 +42,13 @@ def profile(request: HttpRequest) -> ProfileOut:
 @router.patch("/profile", response=ProfileOut, url_name="profile_patch")
 def profile_patch(request: HttpRequest, payload: ProfilePatchIn) -> ProfileOut:
     if payload.email is not None:
-        subscribers.change_email(me(request), payload.email, _actor(request))
+        subscribers.change_email(me(request), payload.email, api_actor(request))
     return _profile(request)
 
 
 @router.post("/profile/phone", response={202: RecoveryStarted}, url_name="profile_phone")
 def phone_change(request: HttpRequest, payload: PhoneChangeIn) -> Status:
-    issued = subscribers.start_phone_change(me(request), payload.phone, _actor(request))
+    issued = subscribers.start_phone_change(me(request), payload.phone, api_actor(request))
     return Status(
         202,
         RecoveryStarted(
@@ -64,13 +59,15 @@ def phone_change(request: HttpRequest, payload: PhoneChangeIn) -> Status:
 
 @router.post("/profile/phone/confirm", response=ProfileOut, url_name="profile_phone_confirm")
 def phone_confirm(request: HttpRequest, payload: PhoneConfirmIn) -> ProfileOut:
-    subscribers.confirm_phone_change(me(request), payload.request_id, payload.code, _actor(request))
+    subscribers.confirm_phone_change(
+        me(request), payload.request_id, payload.code, api_actor(request)
+    )
     return _profile(request)
 
 
 @router.post("/profile/second-factor", response=ProfileOut, url_name="profile_second_factor")
 def second_factor_toggle(request: HttpRequest, payload: SecondFactorToggleIn) -> ProfileOut:
-    second_factor.set_enabled(me(request), payload.enabled, payload.password, _actor(request))
+    second_factor.set_enabled(me(request), payload.enabled, payload.password, api_actor(request))
     return _profile(request)
 
 
@@ -78,5 +75,5 @@ def second_factor_toggle(request: HttpRequest, payload: SecondFactorToggleIn) ->
 def opt_out(request: HttpRequest, payload: OptOutIn) -> Status:
     """Switch off one's own cabinet access (all sessions end). Restored through
     recovery or by staff."""
-    accounts.opt_out_of_cabinet(me(request), payload.password, _actor(request))
+    accounts.opt_out_of_cabinet(me(request), payload.password, api_actor(request))
     return Status(204, None)

@@ -7,6 +7,7 @@ from ninja.security import HttpBearer
 
 from abonent.accounts import tokens
 from abonent.accounts.models import ApiToken, User
+from abonent.core.context import Actor
 from abonent.core.errors import PasswordChangeRequired
 
 # While a password change is required, only these operations answer (api-v1.md).
@@ -38,3 +39,7 @@ def current_token(request: HttpRequest) -> ApiToken:
 
 def me(request: HttpRequest) -> User:
     return current_token(request).user
+
+
+def api_actor(request: HttpRequest) -> Actor:
+    return Actor.from_request(request, channel="api")

@@ -19,12 +19,9 @@ class LoginForm(forms.Form):
     )
 
 
-class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(
-        label=_("Current password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+class NewPasswordForm(forms.Form):
+    """A new password typed twice; the service checks the policy."""
+
     new_password = forms.CharField(
         label=_("New password"),
         strip=False,
@@ -46,3 +43,24 @@ class PasswordChangeForm(forms.Form):
         ):
             self.add_error("new_password_again", _("The two passwords do not match."))
         return data
+
+
+class PasswordChangeForm(NewPasswordForm):
+    old_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["old_password", "new_password", "new_password_again"]
+
+
+class CodeForm(forms.Form):
+    """A one-time code from an SMS or a flash call."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
+        ),
+    )

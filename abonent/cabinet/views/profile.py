@@ -21,6 +21,7 @@ from abonent.subscribers import services as subscribers
 from abonent.subscribers.selectors import contract_for_user
 
 from ..access import me, subscriber_required
+from ..forms import CodeForm
 from .util import apply_domain_error
 
 PHONE_CHANGE = "abonent_phone_change"
@@ -40,14 +41,6 @@ class PhoneForm(forms.Form):
         label=_("New phone"),
         max_length=40,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
-    )
-
-
-class CodeForm(forms.Form):
-    code = forms.CharField(
-        label=_("Code from the SMS"),
-        max_length=12,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
 
 

@@ -20,6 +20,7 @@ from abonent.accounts import recovery
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError, Throttled
 
+from ..forms import CodeForm, NewPasswordForm
 from .util import apply_domain_error
 
 STATE = "abonent_recovery"
@@ -49,31 +50,11 @@ class PhoneForm(forms.Form):
     )
 
 
-class CodeForm(forms.Form):
-    code = forms.CharField(
-        label=_("Code"),
-        max_length=12,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
-        ),
-    )
-
-
-class NewPasswordForm(forms.Form):
+class RecoveryPasswordForm(NewPasswordForm):
     contract_number = forms.ChoiceField(
         label=_("Contract"), required=False, widget=forms.RadioSelect
     )
-    new_password = forms.CharField(
-        label=_("New password"),
-        strip=False,
-        help_text=_("At least 8 characters. A phrase of a few words is easy to remember."),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    new_password_again = forms.CharField(
-        label=_("New password again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    field_order = ["contract_number", "new_password", "new_password_again"]
 
     def __init__(self, *args: Any, contracts: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,12 +64,6 @@ class NewPasswordForm(forms.Form):
             choice.required = True
         else:
             del self.fields["contract_number"]
-
-    def clean(self) -> dict:
-        data = super().clean() or {}
-        if data.get("new_password") and data.get("new_password") != data.get("new_password_again"):
-            self.add_error("new_password_again", _("The two passwords do not match."))
-        return data
 
 
 def masked(phone: str) -> str:
@@ -176,7 +151,7 @@ def password_view(request: HttpRequest) -> HttpResponse:
         del request.session[STATE]
         messages.error(request, str(exc.fields.get("reset_token", [exc.message])[0]))
         return redirect("cabinet:recovery")
-    form = NewPasswordForm(request.POST or None, contracts=contracts)
+    form = RecoveryPasswordForm(request.POST or None, contracts=contracts)
     if request.method == "POST" and form.is_valid():
         try:
             done = recovery.complete(

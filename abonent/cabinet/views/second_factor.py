@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -14,19 +12,10 @@ from abonent.accounts.models import User
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError
 
+from ..forms import CodeForm
 from .util import apply_domain_error
 
 PENDING = "abonent_2fa_pending"
-
-
-class CodeForm(forms.Form):
-    code = forms.CharField(
-        label=_("Code from the SMS"),
-        max_length=12,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
-        ),
-    )
 
 
 def start(request: HttpRequest, user: User, target: str) -> HttpResponse:
