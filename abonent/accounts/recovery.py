@@ -21,7 +21,7 @@ from abonent.notifications.gateways import get_gateway
 
 from . import otp, throttle
 from .models import OneTimeCode, User
-from .services import reset_password, validate_new_password
+from .services import set_new_password, validate_new_password
 
 RESET_PREFIX = "rs_"
 
@@ -129,7 +129,7 @@ def complete(
     if chosen is None:
         raise ValidationFailed(fields={"contract_number": [_("Choose one of your contracts.")]})
     validate_new_password(chosen, new_password)
-    reset_password(chosen, new_password, must_change=False)
+    set_new_password(chosen, new_password, must_change=False)
     row.reset_used_at = clock.now()
     row.save(update_fields=["reset_used_at"])
     throttle.lift_for_contract_after_recovery(chosen.username, actor)

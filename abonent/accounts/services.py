@@ -119,8 +119,6 @@ def change_password(
 ) -> None:
     """Change one's own password. Every other session ends, browsers and app devices
     alike; the one making the request (web session or API token) stays signed in."""
-    from . import devices
-
     locked = User.objects.select_for_update().get(pk=user.pk)
     if not old_password or not locked.check_password(old_password):
         raise ValidationFailed(fields={"old_password": [_("The current password is incorrect.")]})
@@ -129,11 +127,13 @@ def change_password(
             fields={"new_password": [_("The new password must differ from the current one.")]}
         )
     validate_new_password(locked, new_password)
-    locked.set_password(new_password)
-    locked.password_change_required = False
-    locked.password_changed_at = clock.now()
-    locked.save(update_fields=["password", "password_change_required", "password_changed_at"])
-    devices.end_all(locked, keep_session_key=keep_session_key, keep_token_id=keep_api_token_id)
+    set_new_password(
+        locked,
+        new_password,
+        must_change=False,
+        keep_session_key=keep_session_key,
+        keep_token_id=keep_api_token_id,
+    )
     audit.record(
         actor,
         "auth.password_changed",
@@ -153,9 +153,16 @@ def _contract_id(user: User) -> int | None:
     return Contract.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
 
 
-def reset_password(user: User, password: str, *, must_change: bool) -> None:
-    """Set a password someone other than its owner chose or proved a right to (recovery,
-    hotline): the cabinet is switched back on and every session ends."""
+def set_new_password(
+    user: User,
+    password: str,
+    *,
+    must_change: bool,
+    keep_session_key: str | None = None,
+    keep_token_id: int | None = None,
+) -> None:
+    """Every way a password changes (own change, recovery, hotline) ends up here: the
+    cabinet is on (whoever may set the password may use it) and every other session ends."""
     from . import devices
 
     user.set_password(password)
@@ -170,7 +177,7 @@ def reset_password(user: User, password: str, *, must_change: bool) -> None:
             "password_changed_at",
         ]
     )
-    devices.end_all(user)
+    devices.end_all(user, keep_session_key=keep_session_key, keep_token_id=keep_token_id)
 
 
 IDENTITY_CHECKS = {
@@ -200,7 +207,7 @@ def issue_temporary_password(user: User, checks: list[str], actor: Actor) -> str
         )
     locked = User.objects.select_for_update().get(pk=user.pk, kind=User.Kind.SUBSCRIBER)
     temporary = passwords.generate()
-    reset_password(locked, temporary, must_change=True)
+    set_new_password(locked, temporary, must_change=True)
     throttle.lift_for_contract_after_recovery(locked.username, actor)
     audit.record(
         actor,

@@ -249,3 +249,27 @@ def test_malformed_phone_is_a_field_error(db, phone):
         start(phone)
     assert "phone" in info.value.fields
     assert not OneTimeCode.objects.exists()
+
+
+def test_a_code_is_bound_to_its_purpose(contract, outbox, django_capture_on_commit_callbacks):
+    from abonent.accounts import second_factor
+
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = second_factor.send_login_code(contract.user, web())
+    with pytest.raises(ValidationFailed):
+        recovery.verify(issued.request_id, outbox.code())  # a login code opens no recovery
+
+
+def test_a_phone_change_code_is_bound_to_its_subscriber(
+    make_contract, outbox, django_capture_on_commit_callbacks
+):
+    from abonent.subscribers import services as subscribers
+
+    mine = make_contract().contract
+    theirs = make_contract(phone="+79005556677").contract
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = subscribers.start_phone_change(mine.user, "+79010000001", web())
+    with pytest.raises(ValidationFailed):
+        subscribers.confirm_phone_change(theirs.user, issued.request_id, outbox.code(), web())
+    theirs.subscriber.refresh_from_db()
+    assert theirs.subscriber.phone == "+79005556677"
