@@ -3,6 +3,8 @@ same paths production does."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -41,6 +43,7 @@ def make_contract(tariff: Tariff):
             AddressData(street="ул. Садовая", house="10", flat="5"),
             tariff,
             Actor.system("cli"),
+            signed_on=dt.date(2025, 1, 1),
         )
         if not keep_initial and password is not None:
             user = new.contract.user

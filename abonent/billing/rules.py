@@ -22,3 +22,14 @@ def daily_charge(monthly_price: int, day: dt.date) -> int:
 
 def first_of_next_month(day: dt.date) -> dt.date:
     return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def charge_amount(monthly_price: int, day: dt.date, mode: str) -> int:
+    """What the billing run charges on `day`. Daily mode: `daily_charge`. Monthly mode:
+    the whole price on the 1st, the rest of the month (rounded half up) when the first
+    charge of a month comes later (a new contract, a block lifted mid-month)."""
+    if mode == "daily":
+        return daily_charge(monthly_price, day)
+    days = days_in_month(day)
+    left = days - day.day + 1
+    return (monthly_price * left * 2 + days) // (days * 2)

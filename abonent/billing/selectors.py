@@ -14,7 +14,7 @@ from abonent.core.money import Money
 from abonent.subscribers.models import Contract
 
 from .models import Account, LedgerEntry
-from .rules import daily_charge, days_in_month, first_of_next_month
+from .rules import charge_amount, daily_charge, days_in_month, first_of_next_month
 
 DAYS_LEFT_HORIZON = 3 * 366  # beyond this "days left" is not a useful number
 
@@ -120,3 +120,57 @@ def account_overview(contract: Contract) -> Overview:
             % {"days": outlook.days_left}
         )
     return Overview(contract, account.money, outlook, notices)
+
+
+def unblock_threshold(contract: Contract, today: dt.date | None = None) -> int:
+    """What the balance must reach to lift a block for debt: the next day's charge (daily
+    mode) or the rest of this month (monthly mode, charged in advance)."""
+    today = today or clock.today()
+    total = monthly_total(contract)
+    if contract.tariff.charging_mode == ChargingMode.DAILY:
+        return daily_charge(total, today + dt.timedelta(days=1))
+    return charge_amount(total, today, ChargingMode.MONTHLY)
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    entry: LedgerEntry
+    balance_after: int
+
+
+@dataclass(frozen=True)
+class Statement:
+    date_from: dt.date
+    date_to: dt.date
+    opening: int
+    closing: int
+    lines: list[StatementLine]
+    currency: str
+
+
+MAX_STATEMENT_DAYS = 3 * 366
+
+
+def statement(contract: Contract, date_from: dt.date | None, date_to: dt.date | None) -> Statement:
+    """Entries of a period with the running balance, oldest first."""
+    from django.utils.translation import gettext_lazy as _
+
+    from abonent.core.errors import ValidationFailed
+
+    today = clock.today()
+    date_to = date_to or today
+    date_from = date_from or (date_to - dt.timedelta(days=90))
+    if date_from > date_to:
+        raise ValidationFailed(fields={"from": [_("The start date is after the end date.")]})
+    if (date_to - date_from).days > MAX_STATEMENT_DAYS:
+        raise ValidationFailed(fields={"from": [_("A statement covers at most three years.")]})
+    account: Account = contract.account
+    entries = LedgerEntry.objects.filter(account=account)
+    opening = entries.filter(effective_date__lt=date_from).aggregate(s=Sum("amount"))["s"] or 0
+    lines, running = [], opening
+    for entry in entries.filter(
+        effective_date__gte=date_from, effective_date__lte=date_to
+    ).order_by("effective_date", "id"):
+        running += entry.amount
+        lines.append(StatementLine(entry, running))
+    return Statement(date_from, date_to, opening, running, lines, account.currency)

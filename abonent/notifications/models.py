@@ -38,6 +38,8 @@ class Message(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     # A flash call's code comes from the gateway; only its keyed digest is kept.
     call_code_digest = models.CharField(max_length=64, blank=True)
+    # Periodic notices (reminders, block notices) carry a key so a re-run sends nothing twice.
+    dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("message")

@@ -4,6 +4,7 @@ SMS answers at once and the same way whether or not a message was really queued.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
@@ -19,18 +20,30 @@ MASK = "••••••"
 
 
 def _queue(
-    channel: str, to: str, text: str, kind: str, contract_id: int | None, secret: str | None
+    channel: str,
+    to: str,
+    text: str,
+    kind: str,
+    contract_id: int | None,
+    secret: str | None,
+    dedupe_key: str | None = None,
 ) -> Message:
     gateway = get_gateway()
+    if dedupe_key is not None:
+        existing = Message.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
     shown = text if (secret is None or gateway.shows_secrets) else text.replace(secret, MASK)
     message = Message.objects.create(
         channel=channel,
         to=to,
         kind=kind,
         text=shown,
-        body=text,
+        # Only a text with a secret in it needs its own (encrypted) deliverable copy.
+        body=text if shown != text else None,
         contract_id=contract_id,
         gateway=gateway.name,
+        dedupe_key=dedupe_key,
     )
     from .tasks import deliver
 
@@ -39,11 +52,51 @@ def _queue(
 
 
 def send_sms(
-    to: str, text: str, *, kind: str, contract_id: int | None = None, secret: str | None = None
+    to: str,
+    text: str,
+    *,
+    kind: str,
+    contract_id: int | None = None,
+    secret: str | None = None,
+    dedupe_key: str | None = None,
 ) -> Message:
     """`secret` (a one-time code inside `text`) is masked in the outbox for every
-    gateway except the development console."""
-    return _queue(Message.Channel.SMS, to, text, kind, contract_id, secret)
+    gateway except the development console. With `dedupe_key`, a second call with the
+    same key sends nothing."""
+    return _queue(Message.Channel.SMS, to, text, kind, contract_id, secret, dedupe_key)
+
+
+def send_bulk_sms(items: Sequence[tuple[str, str, str, int | None, str]]) -> int:
+    """Queue many notices at once: (phone, text, kind, contract_id, dedupe_key) each.
+    One INSERT; keys already used are skipped; one delivery job for the lot."""
+    if not items:
+        return 0
+    gateway = get_gateway()
+    keys = [item[4] for item in items]
+    Message.objects.bulk_create(
+        [
+            Message(
+                channel=Message.Channel.SMS,
+                to=to,
+                kind=kind,
+                text=text,
+                contract_id=contract_id,
+                gateway=gateway.name,
+                dedupe_key=key,
+            )
+            for to, text, kind, contract_id, key in items
+        ],
+        ignore_conflicts=True,
+    )
+    ids = list(
+        Message.objects.filter(
+            dedupe_key__in=keys, status=Message.Status.QUEUED, attempts=0
+        ).values_list("pk", flat=True)
+    )
+    from .tasks import deliver_batch
+
+    transaction.on_commit(lambda: deliver_batch(ids))
+    return len(ids)
 
 
 def request_code_call(to: str, *, kind: str, contract_id: int | None = None) -> Message:
@@ -71,7 +124,7 @@ def deliver_now(message_id: int) -> Message:
                 message.call_code_digest = keyed_digest(called.code, "call")
                 message.text = f"code {called.code}" if gateway.shows_secrets else f"code {MASK}"
             else:
-                sent = gateway.send_sms(message.to, message.body or "")
+                sent = gateway.send_sms(message.to, message.body or message.text)
                 message.provider_id = sent.provider_id
         except GatewayError as exc:
             message.error = str(exc)[:300]

@@ -12,3 +12,9 @@ def deliver(message_id: int) -> None:
     if message.status == Message.Status.QUEUED:  # a retryable failure: try again later
         delay = RETRY_DELAYS[min(message.attempts - 1, len(RETRY_DELAYS) - 1)]
         deliver.schedule((message_id,), delay=delay)
+
+
+@db_task()
+def deliver_batch(message_ids: list[int]) -> None:
+    for message_id in message_ids:
+        deliver.call_local(message_id)

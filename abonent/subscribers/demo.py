@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
-from django.db import transaction
+from django.db import connection, transaction
 
 from abonent.accounts.models import User
 from abonent.billing.models import Account, LedgerEntry
@@ -152,6 +152,9 @@ def seed_subscribers(
             progress(len(chunk))
     with transaction.atomic():
         reserve_contract_numbers_through(FIRST_NUMBER + count - 1)
+    if connection.vendor == "postgresql" and len(missing) > 10_000:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh statistics after a bulk load, as autovacuum would
     return SeedResult(created=len(missing), existing=len(have))
 
 

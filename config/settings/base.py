@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "abonent.cabinet",
     "abonent.api",
     "abonent.notifications",
+    "abonent.network",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",

@@ -3,6 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
+from .base import env_bool
 
 DEBUG = False
 SECRET_KEY = os.environ.get("SECRET_KEY") or "test-only-not-a-secret"
@@ -15,4 +16,4 @@ STORAGES = {
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 
-HUEY = {**HUEY, "immediate": True}  # noqa: F405
+HUEY = {**HUEY, "immediate": env_bool("HUEY_IMMEDIATE", True)}  # noqa: F405

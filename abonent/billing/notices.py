@@ -1,0 +1,147 @@
+"""After charging a batch: block who is in debt past the grace days, and queue the
+"money runs out in N days" reminders. Set-based filters; Python only for the few rows
+that match."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
+
+from abonent.catalog.models import AddOn, BillingPolicy, ChargingMode, Tariff
+from abonent.core.context import Actor
+from abonent.core.models import AuditLog
+from abonent.network.services import apply_access
+from abonent.notifications import services as notifications
+from abonent.subscribers.models import Contract
+
+from .models import Account
+from .rules import daily_charge
+
+
+def block_debtors(day: dt.date, lo: int, hi: int, actor: Actor) -> int:
+    in_batch = {"contract_id__gte": lo, "contract_id__lt": hi}
+    Account.objects.filter(**in_batch, balance__lt=0, debt_since__isnull=True).update(
+        debt_since=day
+    )
+    Account.objects.filter(**in_batch, balance__gte=0, debt_since__isnull=False).update(
+        debt_since=None
+    )
+    blocked: list[int] = []
+    for grace in set(Tariff.objects.values_list("grace_days", flat=True)):
+        ids = list(
+            Contract.objects.filter(
+                id__gte=lo,
+                id__lt=hi,
+                status=Contract.Status.ACTIVE,
+                tariff__grace_days=grace,
+                account__balance__lt=0,
+                account__debt_since__lte=day - dt.timedelta(days=grace),
+            ).values_list("id", flat=True)
+        )
+        if ids:
+            Contract.objects.filter(id__in=ids, status=Contract.Status.ACTIVE).update(
+                status=Contract.Status.BLOCKED_DEBT
+            )
+            blocked += ids
+    if not blocked:
+        return 0
+    AuditLog.objects.bulk_create(
+        AuditLog(
+            actor=None,
+            channel=actor.channel,
+            action="contract.blocked_for_debt",
+            object_type="subscribers.contract",
+            object_id=str(cid),
+            contract_id=cid,
+            before={"status": "active"},
+            after={"status": "blocked_debt", "date": day.isoformat()},
+        )
+        for cid in blocked
+    )
+    notifications.send_bulk_sms(
+        [
+            (
+                contract.subscriber.phone,
+                gettext(
+                    "Internet access for contract %(number)s is blocked: the balance is %(balance)s. "
+                    "Top up in the personal cabinet and access returns at once."
+                )
+                % {"number": contract.number, "balance": contract.account.money.format()},
+                "blocked",
+                contract.pk,
+                f"blocked:{contract.pk}:{day:%Y-%m-%d}",
+            )
+            for contract in Contract.objects.filter(id__in=blocked).select_related(
+                "subscriber", "account"
+            )
+        ]
+    )
+    apply_access(blocked, "blocked for debt")
+    return len(blocked)
+
+
+def queue_reminders(day: dt.date, lo: int, hi: int, policy: BillingPolicy) -> int:
+    """Daily-mode contracts whose balance lasts exactly one of the reminder days."""
+    days = policy.reminder_day_list
+    if not days:
+        return 0
+    # Set-based prefilter: a balance that lasts at most max(days) days is below
+    # (max + 1) × the contract's own daily charge, itself at most monthly total / 28.
+    recurring = Q(
+        addons__disconnected_on__isnull=True, addons__addon__billing=AddOn.Billing.RECURRING
+    )
+    candidates = (
+        Contract.objects.filter(
+            id__gte=lo,
+            id__lt=hi,
+            status=Contract.Status.ACTIVE,
+            tariff__charging_mode=ChargingMode.DAILY,
+            account__balance__gte=0,
+        )
+        .alias(
+            total=F("tariff__monthly_price")
+            + Coalesce(Sum("addons__addon__price", filter=recurring), 0)
+        )
+        .filter(account__balance__lt=F("total") * (max(days) + 1) / 28)
+        .select_related("tariff", "account", "subscriber")
+        .prefetch_related("addons__addon")
+    )
+    items = []
+    for contract in candidates:
+        left = _days_left(contract, day)
+        if left in days:
+            items.append(
+                (
+                    contract.subscriber.phone,
+                    gettext(
+                        "Contract %(number)s: the balance (%(balance)s) lasts %(days)d more day(s). "
+                        "Top up in the personal cabinet to stay online."
+                    )
+                    % {
+                        "number": contract.number,
+                        "balance": contract.account.money.format(),
+                        "days": left,
+                    },
+                    "low_balance",
+                    contract.pk,
+                    f"reminder:{contract.pk}:{day:%Y-%m-%d}",
+                )
+            )
+    return notifications.send_bulk_sms(items)
+
+
+def _days_left(contract: Contract, day: dt.date) -> int:
+    from .selectors import monthly_total
+
+    total = monthly_total(contract)
+    balance, left, current = contract.account.balance, 0, day + dt.timedelta(days=1)
+    while total > 0 and left < 40:
+        balance -= daily_charge(total, current)
+        if balance < 0:
+            break
+        left += 1
+        current += dt.timedelta(days=1)
+    return left
