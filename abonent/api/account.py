@@ -52,5 +52,26 @@ def account(request: HttpRequest) -> AccountOut:
         if next_charge
         else None,
         days_left=overview.outlook.days_left,
+        promised_payment={
+            "amount": money(Money(overview.promise.amount)).dict(),
+            "expires_on": overview.promise.expires_on,
+        }
+        if overview.promise
+        else None,
+        suspension={
+            "id": overview.suspension.pk,
+            "start_date": overview.suspension.start_date,
+            "end_date": overview.suspension.end_date,
+            "status": overview.suspension.status,
+        }
+        if overview.suspension
+        else None,
+        scheduled_tariff_change={
+            "id": overview.scheduled_change.pk,
+            "tariff_id": overview.scheduled_change.to_tariff_id,
+            "effective_date": overview.scheduled_change.effective_date,
+        }
+        if overview.scheduled_change
+        else None,
         notices=overview.notices,
     )

@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from . import account, auth, errors, profile
+from . import account, auth, errors, profile, services
 from .security import BearerToken
 
 api = NinjaAPI(
@@ -20,3 +20,4 @@ errors.install(api)
 api.add_router("/auth", auth.router)
 api.add_router("/account", account.router)
 api.add_router("", profile.router)
+api.add_router("", services.router)

@@ -74,6 +74,7 @@ class AccountOut(Schema):
     days_left: int | None
     promised_payment: dict | None = None
     suspension: dict | None = None
+    scheduled_tariff_change: dict | None = None
     notices: list[str]
 
 
@@ -159,3 +160,110 @@ class PhoneConfirmIn(StrictIn):
 class SecondFactorToggleIn(StrictIn):
     enabled: bool
     password: str = Field(max_length=1024)
+
+
+class CatalogTariffOut(Schema):
+    id: int
+    name: str
+    description: str
+    price: MoneyOut
+    speed_mbps: int
+    speed_out_mbps: int
+    charging_mode: str
+    change_fee: MoneyOut
+    current: bool
+
+
+class TariffChangeIn(StrictIn):
+    tariff_id: int
+
+
+class TariffChangePreviewOut(Schema):
+    tariff_id: int
+    immediate: bool
+    effective_date: dt.date
+    charge_today: MoneyOut
+    refund_today: MoneyOut
+    fee: MoneyOut
+    new_monthly_price: MoneyOut
+    days_left_after: int | None
+
+
+class TariffChangeOut(Schema):
+    id: int
+    from_tariff_id: int
+    to_tariff_id: int
+    effective_date: dt.date
+    status: str
+
+
+class AddOnCatalogOut(Schema):
+    id: int
+    name: str
+    description: str
+    price: MoneyOut
+    billing: str
+    active: bool
+
+
+class AddOnPreviewOut(Schema):
+    addon_id: int
+    connect: bool
+    charge_today: MoneyOut
+    refund_today: MoneyOut
+    new_monthly_total: MoneyOut
+
+
+class SuspensionIn(StrictIn):
+    start_date: dt.date
+    end_date: dt.date
+
+
+class SuspensionPreviewOut(Schema):
+    start_date: dt.date
+    end_date: dt.date
+    days: int
+    fee: MoneyOut
+    charges_stop_per_month: MoneyOut
+    keeps_charging_per_month: MoneyOut
+    days_left_this_year: int
+    min_days: int
+    max_days: int
+
+
+class SuspensionOut(Schema):
+    id: int
+    start_date: dt.date
+    end_date: dt.date
+    status: str
+    fee: MoneyOut
+
+
+class PromisedPaymentIn(StrictIn):
+    amount: int | None = Field(default=None, description="Kopecks; default: the most allowed")
+
+
+class PromisedPaymentOut(Schema):
+    id: int
+    amount: MoneyOut
+    fee: MoneyOut
+    expires_on: dt.date
+    status: str
+
+
+class StatementLineOut(Schema):
+    id: int
+    date: dt.date
+    kind: str
+    kind_display: str
+    description: str
+    amount: MoneyOut
+    balance_after: MoneyOut
+
+
+class StatementOut(Schema):
+    date_from: dt.date
+    date_to: dt.date
+    opening_balance: MoneyOut
+    closing_balance: MoneyOut
+    entries: list[StatementLineOut]

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from abonent.catalog.models import AddOn, BillingPolicy, ChargingMode, Tariff
 from abonent.core.context import Actor
@@ -116,9 +116,12 @@ def queue_reminders(day: dt.date, lo: int, hi: int, policy: BillingPolicy) -> in
             items.append(
                 (
                     contract.subscriber.phone,
-                    gettext(
-                        "Contract %(number)s: the balance (%(balance)s) lasts %(days)d more day(s). "
-                        "Top up in the personal cabinet to stay online."
+                    ngettext(
+                        "Contract %(number)s: the balance (%(balance)s) lasts %(days)d more day. "
+                        "Top up in the personal cabinet to stay online.",
+                        "Contract %(number)s: the balance (%(balance)s) lasts %(days)d more days. "
+                        "Top up in the personal cabinet to stay online.",
+                        left,
                     )
                     % {
                         "number": contract.number,

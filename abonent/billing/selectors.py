@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import formats
 
 from abonent.catalog.models import ChargingMode
 from abonent.core import clock
 from abonent.core.money import Money
 from abonent.subscribers.models import Contract
 
-from .models import Account, LedgerEntry
+from .models import Account, LedgerEntry, PromisedPayment, Suspension, TariffChange
 from .rules import charge_amount, daily_charge, days_in_month, first_of_next_month
 
 DAYS_LEFT_HORIZON = 3 * 366  # beyond this "days left" is not a useful number
@@ -93,6 +94,9 @@ class Overview:
     balance: Money
     outlook: ChargeOutlook
     notices: list[str]
+    promise: PromisedPayment | None
+    suspension: Suspension | None
+    scheduled_change: TariffChange | None
 
 
 def account_overview(contract: Contract) -> Overview:
@@ -101,6 +105,16 @@ def account_overview(contract: Contract) -> Overview:
 
     account: Account = contract.account
     outlook = charge_outlook(contract, account.balance)
+    # Three small indexed lookups for the optional states the home page mentions.
+    promise = PromisedPayment.objects.filter(contract=contract, status="active").first()
+    suspension = Suspension.objects.filter(
+        contract=contract, status__in=["scheduled", "active"]
+    ).first()
+    change = (
+        TariffChange.objects.filter(contract=contract, status="scheduled")
+        .select_related("to_tariff")
+        .first()
+    )
     notices: list[str] = []
     if contract.status == Contract.Status.BLOCKED_DEBT:
         notices.append(
@@ -119,7 +133,28 @@ def account_overview(contract: Contract) -> Overview:
             )
             % {"days": outlook.days_left}
         )
-    return Overview(contract, account.money, outlook, notices)
+    if promise is not None:
+        notices.append(
+            _("A promised payment of %(amount)s is active until %(date)s: top up before then.")
+            % {
+                "amount": Money(promise.amount).format(),
+                "date": formats.date_format(promise.expires_on),
+            }
+        )
+    if suspension is not None and suspension.status == "scheduled":
+        notices.append(
+            _("A suspension is scheduled from %(start)s to %(end)s.")
+            % {
+                "start": formats.date_format(suspension.start_date),
+                "end": formats.date_format(suspension.end_date),
+            }
+        )
+    if change is not None:
+        notices.append(
+            _("Your tariff changes to “%(tariff)s” on %(date)s.")
+            % {"tariff": change.to_tariff.name, "date": formats.date_format(change.effective_date)}
+        )
+    return Overview(contract, account.money, outlook, notices, promise, suspension, change)
 
 
 def unblock_threshold(contract: Contract, today: dt.date | None = None) -> int:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, pages, profile, recovery, second_factor
+from .views import auth, pages, profile, recovery, second_factor, services
 
 app_name = "cabinet"
 
@@ -19,8 +19,22 @@ urlpatterns = [
     path("profile/phone/", profile.phone_view, name="profile_phone"),
     path("profile/sessions/", profile.sessions_view, name="sessions"),
     path("profile/security/", profile.security_view, name="security"),
-    path("services/", pages.upcoming, {"section": "services"}, name="services"),
+    path("services/", services.services_view, name="services"),
+    path("services/tariff/<int:tariff_id>/", services.tariff_change_view, name="tariff_change"),
+    path(
+        "services/tariff/changes/<int:change_id>/cancel/",
+        services.tariff_change_cancel_view,
+        name="tariff_change_cancel",
+    ),
+    path("services/addons/<int:addon_id>/<str:action>/", services.addon_view, name="addon"),
+    path("services/suspension/", services.suspension_view, name="suspension"),
+    path(
+        "services/suspension/<int:suspension_id>/<str:action>/",
+        services.suspension_action_view,
+        name="suspension_action",
+    ),
     path("traffic/", pages.upcoming, {"section": "traffic"}, name="traffic"),
-    path("payments/", pages.upcoming, {"section": "payments"}, name="payments"),
+    path("payments/", services.payments_view, name="payments"),
+    path("payments/promised/", services.promise_view, name="promise"),
     path("support/", pages.upcoming, {"section": "support"}, name="support"),
 ]

@@ -185,6 +185,7 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "huey": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

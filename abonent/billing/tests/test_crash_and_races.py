@@ -40,7 +40,11 @@ def database_url() -> str:
 
 
 def bill(*extra: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
     return subprocess.Popen(
         [sys.executable, "manage.py", "bill", "--date", DAY.isoformat(), "-v", "0", *extra],
         cwd=ROOT,
@@ -51,10 +55,14 @@ def bill(*extra: str) -> subprocess.Popen:
 def expected_charges() -> dict[str, int]:
     """What a clean run charges, computed independently of the run's SQL."""
     expected = {}
-    for contract in Contract.objects.select_related("tariff").filter(status="active", signed_on__lte=DAY):
+    for contract in Contract.objects.select_related("tariff").filter(
+        status="active", signed_on__lte=DAY
+    ):
         mode = contract.tariff.charging_mode
         period = f"{DAY:%Y-%m-%d}" if mode == "daily" else f"{DAY:%Y-%m}"
-        expected[f"sub:{contract.number}:{period}"] = -charge_amount(contract.tariff.monthly_price, DAY, mode)
+        expected[f"sub:{contract.number}:{period}"] = -charge_amount(
+            contract.tariff.monthly_price, DAY, mode
+        )
         for link in contract.addons.filter(disconnected_on__isnull=True).select_related("addon"):
             if link.addon.billing == "recurring" and link.connected_on <= DAY:
                 expected[f"addon:{contract.number}:{link.addon.code}:{period}"] = -charge_amount(
@@ -73,7 +81,10 @@ def test_killed_run_then_rerun_equals_a_clean_run():
     deadline = time.monotonic() + 60
     done = 0
     while time.monotonic() < deadline:
-        done = BillingRun.objects.filter(date=DAY).values_list("contracts_done", flat=True).first() or 0
+        done = (
+            BillingRun.objects.filter(date=DAY).values_list("contracts_done", flat=True).first()
+            or 0
+        )
         if done >= 40:
             break
         time.sleep(0.02)
@@ -86,24 +97,36 @@ def test_killed_run_then_rerun_equals_a_clean_run():
 
     assert bill().wait(timeout=120) == 0
     got = dict(
-        LedgerEntry.objects.filter(kind="charge", effective_date=DAY).values_list("idempotency_key", "amount")
+        LedgerEntry.objects.filter(kind="charge", effective_date=DAY).values_list(
+            "idempotency_key", "amount"
+        )
     )
     assert got == expected
     assert mismatched_balances() == []
-    moved = {
-        a: b - balances_before[a] for a, b in Account.objects.values_list("id", "balance")
-    }
+    moved = {a: b - balances_before[a] for a, b in Account.objects.values_list("id", "balance")}
     assert sum(moved.values()) == sum(expected.values())
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_tariff_changes_at_once(make_contract):
     contract = make_contract().contract
-    post_entry(contract.account.pk, kind="payment", amount=5000_00, idempotency_key="p", description="p",
-               actor=Actor.system())
+    post_entry(
+        contract.account.pk,
+        kind="payment",
+        amount=5000_00,
+        idempotency_key="p",
+        description="p",
+        actor=Actor.system(),
+    )
     targets = [
-        Tariff.objects.create(code=f"t{i}", name=f"T{i}", monthly_price=price, speed_in_mbps=1, speed_out_mbps=1,
-                              change_fee=10_00)
+        Tariff.objects.create(
+            code=f"t{i}",
+            name=f"T{i}",
+            monthly_price=price,
+            speed_in_mbps=1,
+            speed_out_mbps=1,
+            change_fee=10_00,
+        )
         for i, price in enumerate((800_00, 900_00))
     ]
     barrier = threading.Barrier(2)
@@ -128,7 +151,9 @@ def test_two_tariff_changes_at_once(make_contract):
     applied = TariffChange.objects.get(status="applied")
     contract.refresh_from_db()
     assert contract.tariff_id == applied.to_tariff_id
-    assert LedgerEntry.objects.filter(idempotency_key__endswith=":fee").count() == 1  # one fee, not two
+    assert (
+        LedgerEntry.objects.filter(idempotency_key__endswith=":fee").count() == 1
+    )  # one fee, not two
     assert mismatched_balances() == []
 
 
@@ -141,8 +166,14 @@ def test_payments_during_a_billing_run_lose_nothing(make_contract):
     def pay_many():
         try:
             for n in range(30):
-                post_entry(target.pk, kind="payment", amount=10_00, idempotency_key=f"race:{n}", description="p",
-                           actor=Actor.system())
+                post_entry(
+                    target.pk,
+                    kind="payment",
+                    amount=10_00,
+                    idempotency_key=f"race:{n}",
+                    description="p",
+                    actor=Actor.system(),
+                )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

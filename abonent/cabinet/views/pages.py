@@ -11,9 +11,7 @@ from ..access import me, subscriber_required
 
 # Sections whose issues are not done yet say so plainly rather than pretend.
 UPCOMING = {
-    "services": (_("Services"), _("Changing the tariff and add-on services will be here soon.")),
     "traffic": (_("Traffic"), _("Traffic by day and month and your sessions will be here soon.")),
-    "payments": (_("Payments"), _("Online payment and autopay will be here soon.")),
     "support": (_("Support"), _("Questions to support will be here soon.")),
 }
 

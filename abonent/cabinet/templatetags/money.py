@@ -1,0 +1,11 @@
+from django import template
+
+from abonent.core.money import Money
+
+register = template.Library()
+
+
+@register.filter(name="money")
+def money(kopecks: int | None) -> str:
+    """Kopecks as the locale writes money: 1 234,50 ₽."""
+    return "" if kopecks is None else Money(int(kopecks)).format()
