@@ -1,6 +1,23 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from .models import AddOn, Tariff
+from abonent.core.context import Actor
+
+from . import services
+from .models import AddOn, BillingPolicy, Tariff, TariffPrice
+
+
+class TariffPriceInline(admin.TabularInline):
+    """The price history, read-only here: a new price is added as a dated row below."""
+
+    model = TariffPrice
+    fields = ["valid_from", "monthly_price", "created_by", "created_at"]
+    readonly_fields = ["valid_from", "monthly_price", "created_by", "created_at"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Tariff)
@@ -11,14 +28,51 @@ class TariffAdmin(admin.ModelAdmin):
         "monthly_price",
         "charging_mode",
         "speed_in_mbps",
+        "change_rule",
+        "audience",
         "is_archived",
     ]
-    list_filter = ["charging_mode", "is_archived"]
+    list_filter = ["charging_mode", "is_archived", "audience"]
     search_fields = ["name", "code"]
+    inlines = [TariffPriceInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The price of an existing tariff changes only through a dated price row.
+        return ["monthly_price"] if obj is not None else []
+
+
+@admin.register(TariffPrice)
+class TariffPriceAdmin(admin.ModelAdmin):
+    """Schedule a price change: today or a future date (subscribers are told in advance)."""
+
+    list_display = ["tariff", "monthly_price", "valid_from", "created_by", "created_at"]
+    list_filter = ["tariff"]
+    fields = ["tariff", "monthly_price", "valid_from"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request: HttpRequest, obj: TariffPrice, form, change) -> None:
+        saved = services.set_price(
+            obj.tariff, obj.monthly_price, obj.valid_from, Actor.from_request(request, "admin")
+        )
+        obj.pk = saved.pk
 
 
 @admin.register(AddOn)
 class AddOnAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "price", "billing", "is_archived"]
+    list_display = ["name", "code", "price", "billing", "charges_while_suspended", "is_archived"]
     list_filter = ["billing", "is_archived"]
     search_fields = ["name", "code"]
+
+
+@admin.register(BillingPolicy)
+class BillingPolicyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return not BillingPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
