@@ -92,27 +92,21 @@ SELECT COALESCE(SUM(n), 0), COALESCE(-SUM(total), 0) FROM upd
 """
 
 # Only code-built fragments (fixed SQL and integer VALUES) are formatted in; every
-# value from data is a bound parameter.
-_TARIFF_SQL = (
+# value from data is a bound parameter. Tariff and add-on charges of a batch are one
+# candidate set, so each account's balance is updated once per batch.
+_CHARGE_SQL = (
     """
 WITH prices(tariff_id, price) AS (VALUES {values}),
 cand AS (
     SELECT a.id AS account_id, a.currency, t.name AS description,
-           {amount} AS amount, {key} AS key
+           {tariff_amount} AS amount, {tariff_key} AS key
     FROM subscribers_contract c
     JOIN billing_account a ON a.contract_id = c.id
     JOIN catalog_tariff t ON t.id = c.tariff_id
     JOIN prices p ON p.tariff_id = c.tariff_id
     WHERE c.id >= %(lo)s AND c.id < %(hi)s AND c.status = 'active' AND c.signed_on <= %(day)s
-)"""
-    + _INSERT_AND_MOVE
-)
-
-_ADDON_SQL = (
-    """
-WITH cand AS (
-    SELECT a.id AS account_id, a.currency, ad.name AS description,
-           {amount} AS amount, {key} AS key
+  UNION ALL
+    SELECT a.id, a.currency, ad.name, {addon_amount}, {addon_key}
     FROM subscribers_contractaddon ca
     JOIN subscribers_contract c ON c.id = ca.contract_id
     JOIN catalog_addon ad ON ad.id = ca.addon_id
@@ -123,6 +117,9 @@ WITH cand AS (
       AND (c.status = 'active' OR (c.status = 'suspended' AND ad.charges_while_suspended))
 )"""
     + _INSERT_AND_MOVE
+)
+_ADDON_PRICE = (
+    "CASE WHEN c.status = 'suspended' THEN COALESCE(ad.suspended_price, ad.price) ELSE ad.price END"
 )
 
 
@@ -142,27 +139,19 @@ def _params(day: dt.date, lo: int, hi: int) -> dict[str, Any]:
 
 
 def _charge_batch_postgres(day: dt.date, lo: int, hi: int, prices: dict[int, int]) -> BatchResult:
-    result = BatchResult()
     if not prices:
-        return result
-    values = ", ".join(f"({int(t)}, {int(p)})" for t, p in prices.items())
-    tariff_sql = _TARIFF_SQL.format(
-        values=values,
-        amount=_amount_sql("p.price"),
-        key=_key_sql("'sub:' || c.number"),
-    )
-    addon_price = "CASE WHEN c.status = 'suspended' THEN COALESCE(ad.suspended_price, ad.price) ELSE ad.price END"
-    addon_sql = _ADDON_SQL.format(
-        amount=_amount_sql(addon_price),
-        key=_key_sql("'addon:' || c.number || ':' || ad.code"),
+        return BatchResult()
+    sql = _CHARGE_SQL.format(
+        values=", ".join(f"({int(t)}, {int(p)})" for t, p in prices.items()),
+        tariff_amount=_amount_sql("p.price"),
+        tariff_key=_key_sql("'sub:' || c.number"),
+        addon_amount=_amount_sql(_ADDON_PRICE),
+        addon_key=_key_sql("'addon:' || c.number || ':' || ad.code"),
     )
     with connection.cursor() as cursor:
-        for sql in (tariff_sql, addon_sql):
-            cursor.execute(sql, _params(day, lo, hi))
-            n, total = cursor.fetchone()
-            result.charges += int(n)
-            result.amount += int(total)
-    return result
+        cursor.execute(sql, _params(day, lo, hi))
+        n, total = cursor.fetchone()
+    return BatchResult(charges=int(n), amount=int(total))
 
 
 def _charge_batch_generic(day: dt.date, lo: int, hi: int, prices: dict[int, int]) -> BatchResult:

@@ -93,10 +93,17 @@ def send_bulk_sms(items: Sequence[tuple[str, str, str, int | None, str]]) -> int
             dedupe_key__in=keys, status=Message.Status.QUEUED, attempts=0
         ).values_list("pk", flat=True)
     )
+    deliver_later(ids)
+    return len(ids)
+
+
+def deliver_later(message_ids: list[int]) -> None:
+    """One delivery job for a batch of queued messages, once the transaction commits."""
+    if not message_ids:
+        return
     from .tasks import deliver_batch
 
-    transaction.on_commit(lambda: deliver_batch(ids))
-    return len(ids)
+    transaction.on_commit(lambda: deliver_batch(message_ids))
 
 
 def request_code_call(to: str, *, kind: str, contract_id: int | None = None) -> Message:
