@@ -11,6 +11,8 @@ urlpatterns = [
     path("staff/admin/", admin.site.urls),
     path("staff/", include("abonent.staff.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("webhooks/", include("abonent.payments.urls")),
+    path("sandbox-pay/", include("abonent.payments.sandbox_urls")),
     path("", include("abonent.cabinet.urls")),
 ]
 

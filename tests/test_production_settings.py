@@ -7,8 +7,12 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 
-def load(monkeypatch, secret):
+def load(monkeypatch, secret, sandbox_ok=True):
     monkeypatch.setenv("SECRET_KEY", secret)
+    if sandbox_ok:
+        monkeypatch.setenv("ALLOW_SANDBOX_PAYMENTS", "1")
+    else:
+        monkeypatch.delenv("ALLOW_SANDBOX_PAYMENTS", raising=False)
     sys.modules.pop("config.settings.production", None)
     return importlib.import_module("config.settings.production")
 
@@ -26,3 +30,9 @@ def test_production_cookies_are_secure(monkeypatch):
 def test_production_refuses_a_missing_or_short_secret(monkeypatch):
     with pytest.raises(ImproperlyConfigured):
         load(monkeypatch, "short")
+
+
+def test_production_refuses_the_sandbox_payment_provider_by_default(monkeypatch):
+    monkeypatch.delenv("PAYMENT_PROVIDER", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="sandbox"):
+        load(monkeypatch, "x" * 60, sandbox_ok=False)

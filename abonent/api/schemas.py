@@ -267,3 +267,18 @@ class StatementOut(Schema):
     opening_balance: MoneyOut
     closing_balance: MoneyOut
     entries: list[StatementLineOut]
+
+
+class PaymentIn(StrictIn):
+    amount: int = Field(description="Kopecks")
+    save_method: bool = False
+
+
+class PaymentOut(Schema):
+    id: str
+    amount: MoneyOut
+    status: str
+    confirmation_url: str
+    created_at: dt.datetime
+    cancellation_reason: str
+    receipt_url: str | None = None

@@ -92,7 +92,7 @@ def tariff_change_preview(request: HttpRequest, payload: TariffChangeIn) -> Tari
     )
 
 
-def _idempotency_key(request: HttpRequest, key: str | None) -> str:
+def client_idempotency_key(request: HttpRequest, key: str | None) -> str:
     key = (key or "").strip()
     if not key or len(key) > 100 or any(ord(ch) < 33 for ch in key):
         raise ValidationFailed(
@@ -111,7 +111,7 @@ def tariff_change(
     payload: TariffChangeIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status:
-    key = _idempotency_key(request, idempotency_key)
+    key = client_idempotency_key(request, idempotency_key)
     change = lifecycle.change_tariff(mine(request).pk, payload.tariff_id, api_actor(request), key)
     return Status(201, _change_out(change))
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, pages, profile, recovery, second_factor, services
+from .views import auth, pages, payments, profile, recovery, second_factor, services
 
 app_name = "cabinet"
 
@@ -34,7 +34,9 @@ urlpatterns = [
         name="suspension_action",
     ),
     path("traffic/", pages.upcoming, {"section": "traffic"}, name="traffic"),
-    path("payments/", services.payments_view, name="payments"),
-    path("payments/promised/", services.promise_view, name="promise"),
+    path("payments/", payments.payments_view, name="payments"),
+    path("payments/pay/", payments.pay_view, name="pay"),
+    path("payments/promised/", payments.promise_view, name="promise"),
+    path("payments/<uuid:public_id>/", payments.payment_view, name="payment"),
     path("support/", pages.upcoming, {"section": "support"}, name="support"),
 ]

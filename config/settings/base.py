@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "abonent.api",
     "abonent.notifications",
     "abonent.network",
+    "abonent.payments",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -230,3 +231,9 @@ OTP_MAX_PER_HOUR = 5
 PASSWORD_RESET_TTL_SECONDS = 900
 
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "abonent")
+
+# Payments: sandbox (our hosted stand-in, the local default) or yookassa.
+PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+PAYMENT_MIN_KOPECKS = int(os.environ.get("PAYMENT_MIN_KOPECKS", "1000"))  # 10 ₽
+PAYMENT_MAX_KOPECKS = int(os.environ.get("PAYMENT_MAX_KOPECKS", "10000000"))  # 100 000 ₽
+SANDBOX_WEBHOOK_SECRET = os.environ.get("SANDBOX_WEBHOOK_SECRET", "sandbox-webhook-secret")

@@ -24,3 +24,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+if PAYMENT_PROVIDER == "sandbox" and not env_bool("ALLOW_SANDBOX_PAYMENTS", False):  # noqa: F405
+    raise ImproperlyConfigured(
+        "PAYMENT_PROVIDER is the sandbox: set a real provider (or ALLOW_SANDBOX_PAYMENTS=1)."
+    )

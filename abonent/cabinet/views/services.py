@@ -14,13 +14,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from abonent.billing import documents, lifecycle
+from abonent.billing import lifecycle
 from abonent.billing.models import Suspension, TariffChange
-from abonent.billing.selectors import statement
 from abonent.catalog.models import AddOn, BillingPolicy
 from abonent.core import clock
 from abonent.core.context import Actor
-from abonent.core.errors import DomainError, ValidationFailed
+from abonent.core.errors import DomainError
 from abonent.subscribers.selectors import contract_for_user
 
 from ..access import me, subscriber_required
@@ -199,75 +198,3 @@ def suspension_action_view(request: HttpRequest, suspension_id: int, action: str
     except DomainError as exc:
         _error(request, exc)
     return redirect("cabinet:services")
-
-
-class StatementFilter(forms.Form):
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-
-
-@subscriber_required
-def payments_view(request: HttpRequest) -> HttpResponse:
-    contract = contract_for_user(me(request))
-    form = StatementFilter(request.GET or None)
-    result = None
-    if form.is_valid() or not request.GET:
-        data = form.cleaned_data if request.GET else {}
-        try:
-            result = statement(contract, data.get("date_from"), data.get("date_to"))
-        except ValidationFailed as exc:
-            apply_domain_error(form, exc)
-    fmt = request.GET.get("format")
-    if result is not None and fmt in ("csv", "pdf"):
-        if fmt == "csv":
-            response = HttpResponse(
-                documents.statement_csv(contract, result), content_type="text/csv; charset=utf-8"
-            )
-        else:
-            response = HttpResponse(
-                documents.statement_pdf(contract, result), content_type="application/pdf"
-            )
-        response["Content-Disposition"] = (
-            f'attachment; filename="statement-{contract.number}.{fmt}"'
-        )
-        return response
-    try:
-        promise = lifecycle.plan_promise(contract)
-    except DomainError as exc:
-        promise, promise_refusal = None, str(exc.message)
-    else:
-        promise_refusal = ""
-    return render(
-        request,
-        "cabinet/payments.html",
-        {
-            "contract": contract,
-            "form": form,
-            "statement": result,
-            "promise": promise,
-            "promise_refusal": promise_refusal,
-            "query": request.GET.urlencode(),
-            "section": "payments",
-        },
-    )
-
-
-@subscriber_required
-@require_POST
-def promise_view(request: HttpRequest) -> HttpResponse:
-    contract = contract_for_user(me(request))
-    try:
-        promise = lifecycle.take_promise(contract.pk, None, Actor.from_request(request))
-    except DomainError as exc:
-        _error(request, exc)
-        return redirect("cabinet:payments")
-    messages.success(
-        request,
-        gettext("Done: the promised payment is on the balance until %(date)s.")
-        % {"date": promise.expires_on.strftime("%d.%m.%Y")},
-    )
-    return redirect("cabinet:home")

@@ -1,0 +1,64 @@
+"""Payment providers behind one interface: `sandbox` (our own hosted page for local runs
+and demos) and `yookassa` (the official SDK). settings.PAYMENT_PROVIDER picks one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class ProviderError(Exception):
+    """The provider could not be reached or refused the call."""
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    """What the provider says about a payment: the only source of truth we act on."""
+
+    id: str
+    status: str  # pending | waiting_for_capture | succeeded | canceled
+    amount: int  # kopecks
+    currency: str = "RUB"
+    confirmation_url: str = ""
+    cancellation_reason: str = ""
+    metadata: dict = field(default_factory=dict)
+
+
+class Provider:
+    name = "base"
+
+    def create(
+        self,
+        *,
+        amount: int,
+        description: str,
+        return_url: str,
+        idempotency_key: str,
+        metadata: dict,
+        save_method: bool,
+    ) -> ProviderPayment:
+        raise NotImplementedError
+
+    def fetch(self, provider_payment_id: str) -> ProviderPayment:
+        raise NotImplementedError
+
+    def event_key(self, payload: dict) -> str:
+        """The unique key of a notification, for the inbox."""
+        raise NotImplementedError
+
+    def payment_id_in(self, payload: dict) -> str | None:
+        raise NotImplementedError
+
+
+PROVIDERS = {
+    "sandbox": "abonent.payments.providers.sandbox.SandboxProvider",
+}
+
+
+@cache
+def get_provider(name: str | None = None) -> Provider:
+    provider: Provider = import_string(PROVIDERS[name or settings.PAYMENT_PROVIDER])()
+    return provider

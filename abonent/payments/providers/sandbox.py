@@ -1,0 +1,103 @@
+"""The sandbox provider: our own stand-in for a card acquirer, the default for
+`make run` and the browser tests. It keeps its side of each payment in SandboxPayment,
+serves a hosted card page (abonent.payments.sandbox_views) and notifies us with signed
+webhooks the way a real provider does — also twice, late or out of order on request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.urls import reverse
+
+from ..models import SandboxPayment
+from . import Provider, ProviderError, ProviderPayment
+
+SIGNATURE_HEADER = "X-Sandbox-Signature"
+
+
+def sign(body: bytes) -> str:
+    return hmac.new(settings.SANDBOX_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, signature: str) -> bool:
+    return hmac.compare_digest(sign(body), signature or "")
+
+
+def _view(row: SandboxPayment) -> ProviderPayment:
+    return ProviderPayment(
+        id=row.provider_payment_id,
+        status=row.status,
+        amount=row.amount,
+        currency=row.currency,
+        confirmation_url=row.metadata.get("confirmation_url", ""),
+        cancellation_reason=row.cancellation_reason,
+        metadata=row.metadata,
+    )
+
+
+class SandboxProvider(Provider):
+    name = "sandbox"
+
+    def create(
+        self,
+        *,
+        amount: int,
+        description: str,
+        return_url: str,
+        idempotency_key: str,
+        metadata: dict,
+        save_method: bool,
+    ) -> ProviderPayment:
+        existing = SandboxPayment.objects.filter(metadata__idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _view(existing)
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(return_url))
+        payment_id = "sbx_" + secrets.token_hex(12)
+        row = SandboxPayment.objects.create(
+            provider_payment_id=payment_id,
+            amount=amount,
+            description=description[:300],
+            return_url=return_url,
+            metadata={
+                **metadata,
+                "idempotency_key": idempotency_key,
+                "save_method": save_method,
+                "confirmation_url": origin + reverse("sandbox:pay", args=[payment_id]),
+                "webhook_url": origin + reverse("payments:webhook", args=["sandbox"]),
+            },
+        )
+        return _view(row)
+
+    def fetch(self, provider_payment_id: str) -> ProviderPayment:
+        row = SandboxPayment.objects.filter(provider_payment_id=provider_payment_id).first()
+        if row is None:
+            raise ProviderError("not_found")
+        return _view(row)
+
+    def event_key(self, payload: dict) -> str:
+        return f"{payload.get('event', '')}:{(payload.get('object') or {}).get('id', '')}"[:200]
+
+    def payment_id_in(self, payload: dict) -> str | None:
+        value = (payload.get("object") or {}).get("id")
+        return str(value) if value else None
+
+
+def notification(row: SandboxPayment, event: str) -> bytes:
+    """The body a provider sends: YooKassa's shape."""
+    return json.dumps(
+        {
+            "type": "notification",
+            "event": event,
+            "object": {
+                "id": row.provider_payment_id,
+                "status": event.split(".", 1)[1],
+                "amount": {"value": f"{row.amount / 100:.2f}", "currency": row.currency},
+                "metadata": {k: v for k, v in row.metadata.items() if k in ("contract", "payment")},
+            },
+        }
+    ).encode()

@@ -1,0 +1,31 @@
+import datetime as dt
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from abonent.core import clock
+from abonent.core.context import Actor
+
+from .models import Payment
+from .services import process_webhook_now, refresh
+
+STUCK_AFTER = dt.timedelta(minutes=10)
+GIVE_UP_AFTER = dt.timedelta(days=3)
+
+
+@db_task(retries=5, retry_delay=30)
+def process_webhook(event_id: int) -> None:
+    process_webhook_now(event_id)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def reconcile_pending() -> None:
+    """A payment still pending after 10 minutes: ask the provider instead of waiting for
+    a notification that may never come."""
+    now = clock.now()
+    for payment in Payment.objects.filter(
+        status__in=[Payment.Status.PENDING, Payment.Status.WAITING_FOR_CAPTURE],
+        created_at__lt=now - STUCK_AFTER,
+        created_at__gt=now - GIVE_UP_AFTER,
+    ).exclude(provider_payment_id=""):
+        refresh(payment, Actor.system("job"))
