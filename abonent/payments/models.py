@@ -43,6 +43,8 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         related_name="payment",
     )
+    # The 54-FZ receipt data sent with the payment (the provider's cash register fiscalises it).
+    receipt = models.JSONField(_("receipt"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

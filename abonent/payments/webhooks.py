@@ -17,6 +17,7 @@ from abonent.core.context import client_ip
 from . import services
 from .providers import PROVIDERS
 from .providers.sandbox import SIGNATURE_HEADER, verify
+from .providers.yookassa import address_allowed
 
 logger = logging.getLogger("abonent.payments")
 MAX_BODY = 64 * 1024
@@ -25,6 +26,8 @@ MAX_BODY = 64 * 1024
 def _authentic(provider: str, request: HttpRequest) -> bool:
     if provider == "sandbox":
         return verify(request.body, request.headers.get(SIGNATURE_HEADER, ""))
+    if provider == "yookassa":
+        return address_allowed(client_ip(request))
     return False
 
 

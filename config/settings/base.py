@@ -237,3 +237,15 @@ PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
 PAYMENT_MIN_KOPECKS = int(os.environ.get("PAYMENT_MIN_KOPECKS", "1000"))  # 10 ₽
 PAYMENT_MAX_KOPECKS = int(os.environ.get("PAYMENT_MAX_KOPECKS", "10000000"))  # 100 000 ₽
 SANDBOX_WEBHOOK_SECRET = os.environ.get("SANDBOX_WEBHOOK_SECRET", "sandbox-webhook-secret")
+YOOKASSA_SHOP_ID = os.environ.get("YOOKASSA_SHOP_ID", "")
+YOOKASSA_SECRET_KEY = os.environ.get("YOOKASSA_SECRET_KEY", "")
+YOOKASSA_API_URL = os.environ.get("YOOKASSA_API_URL", "https://api.yookassa.ru/v3")
+YOOKASSA_TIMEOUT = float(os.environ.get("YOOKASSA_TIMEOUT", "10"))
+# Published by YooKassa for its notifications.
+YOOKASSA_WEBHOOK_NETWORKS = env_list(
+    "YOOKASSA_WEBHOOK_NETWORKS",
+    "185.71.76.0/27,185.71.77.0/27,77.75.153.0/25,77.75.156.11/32,77.75.156.35/32,77.75.154.128/25,2a02:5180::/32",
+)
+# 54-FZ receipts: VAT code of the service (1 = no VAT) and the tax system code.
+RECEIPT_VAT_CODE = int(os.environ.get("RECEIPT_VAT_CODE", "1"))
+RECEIPT_TAX_SYSTEM_CODE = int(os.environ.get("RECEIPT_TAX_SYSTEM_CODE", "1"))

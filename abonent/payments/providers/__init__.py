@@ -39,7 +39,15 @@ class Provider:
         idempotency_key: str,
         metadata: dict,
         save_method: bool,
+        receipt: dict | None = None,
+        payment_method_id: str | None = None,
     ) -> ProviderPayment:
+        """Create a payment: with a redirect confirmation, or charged at once with a saved
+        `payment_method_id` (autopay)."""
+        raise NotImplementedError
+
+    def refund(self, provider_payment_id: str, amount: int, idempotency_key: str) -> str:
+        """Return money to the payer; answers the provider's refund id."""
         raise NotImplementedError
 
     def fetch(self, provider_payment_id: str) -> ProviderPayment:
@@ -55,6 +63,7 @@ class Provider:
 
 PROVIDERS = {
     "sandbox": "abonent.payments.providers.sandbox.SandboxProvider",
+    "yookassa": "abonent.payments.providers.yookassa.YooKassaProvider",
 }
 
 

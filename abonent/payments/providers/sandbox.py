@@ -52,6 +52,8 @@ class SandboxProvider(Provider):
         idempotency_key: str,
         metadata: dict,
         save_method: bool,
+        receipt: dict | None = None,
+        payment_method_id: str | None = None,
     ) -> ProviderPayment:
         existing = SandboxPayment.objects.filter(metadata__idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -67,6 +69,7 @@ class SandboxProvider(Provider):
                 **metadata,
                 "idempotency_key": idempotency_key,
                 "save_method": save_method,
+                "receipt": receipt or {},
                 "confirmation_url": origin + reverse("sandbox:pay", args=[payment_id]),
                 "webhook_url": origin + reverse("payments:webhook", args=["sandbox"]),
             },
