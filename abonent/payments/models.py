@@ -135,3 +135,52 @@ class SandboxPayment(models.Model):
 
     def __str__(self) -> str:
         return f"sandbox {self.provider_payment_id} {self.status}"
+
+
+class CashPayment(models.Model):
+    """Money taken at the office cash desk; the printed receipt is made from this row."""
+
+    contract = models.ForeignKey(
+        "subscribers.Contract", on_delete=models.PROTECT, related_name="cash_payments"
+    )
+    amount = models.BigIntegerField(_("amount, kopecks"))
+    cashier = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(
+        "billing.LedgerEntry", on_delete=models.PROTECT, related_name="cash_payment"
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cash payment")
+        verbose_name_plural = _("cash payments")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="cash_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"cash {self.pk}: {self.amount}"
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount)
+
+
+class Refund(models.Model):
+    """Money returned to the payer through the provider, by staff, with a reason."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.BigIntegerField(_("amount, kopecks"))
+    reason = models.CharField(_("reason"), max_length=300)
+    provider_refund_id = models.CharField(max_length=100, blank=True)
+    entry = models.OneToOneField(
+        "billing.LedgerEntry", on_delete=models.PROTECT, related_name="refund_record"
+    )
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} of {self.payment_id}"

@@ -82,6 +82,23 @@ class SandboxProvider(Provider):
             raise ProviderError("not_found")
         return _view(row)
 
+    def refund(self, provider_payment_id: str, amount: int, idempotency_key: str) -> str:
+        row = (
+            SandboxPayment.objects.select_for_update()
+            .filter(provider_payment_id=provider_payment_id)
+            .first()
+        )
+        if row is None or row.status != "succeeded":
+            raise ProviderError("not_refundable")
+        refunds = dict(row.metadata.get("refunds", {}))
+        if idempotency_key not in refunds:
+            if sum(refunds.values()) + amount > row.amount:
+                raise ProviderError("too_much")
+            refunds[idempotency_key] = amount
+            row.metadata = {**row.metadata, "refunds": refunds}
+            row.save(update_fields=["metadata"])
+        return f"sbx_refund_{list(refunds).index(idempotency_key) + 1}_{provider_payment_id}"
+
     def event_key(self, payload: dict) -> str:
         return f"{payload.get('event', '')}:{(payload.get('object') or {}).get('id', '')}"[:200]
 

@@ -1,0 +1,136 @@
+"""The office: cash payments with a printed receipt, and refunds through the provider.
+Both are staff actions, checked by role here, in the service."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import formats, timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from abonent.accounts.models import User
+from abonent.accounts.permissions import require_role
+from abonent.billing.models import LedgerEntry
+from abonent.billing.services import lock_account, post_entry
+from abonent.core import audit
+from abonent.core.context import Actor
+from abonent.core.errors import ValidationFailed
+from abonent.core.pdf import new_document
+from abonent.subscribers.models import Contract
+
+from .models import CashPayment, Payment, Refund
+from .providers import ProviderError, get_provider
+from .services import ProviderUnavailable, parse_amount
+
+
+@transaction.atomic
+def record_cash_payment(contract_id: int, amount: str | int, actor: Actor) -> CashPayment:
+    cashier = require_role(actor, User.Role.CASHIER, User.Role.MANAGER, User.Role.ADMIN)
+    kopecks = parse_amount(amount)
+    account = lock_account(contract_id)
+    posted = post_entry(
+        account.pk,
+        kind=LedgerEntry.Kind.PAYMENT,
+        amount=kopecks,
+        idempotency_key=f"cash:{uuid.uuid4()}",
+        description=gettext("Cash payment at the office"),
+        actor=actor,
+    )
+    cash = CashPayment.objects.create(
+        contract_id=contract_id, amount=kopecks, cashier=cashier, entry=posted.entry
+    )
+    audit.record(actor, "payment.cash", cash, contract_id=contract_id, after={"amount": kopecks})
+    return cash
+
+
+def cash_receipt_pdf(cash: CashPayment) -> bytes:
+    contract = Contract.objects.select_related("subscriber", "address").get(pk=cash.contract_id)
+    pdf = new_document(gettext("Receipt"))
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.cell(
+        0,
+        8,
+        f"{settings.PROVIDER_NAME}: {gettext('Receipt')} № {cash.pk}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("DejaVu", size=11)
+    rows = [
+        (
+            gettext("Date"),
+            formats.date_format(timezone.localtime(cash.created_at), "DATETIME_FORMAT"),
+        ),
+        (gettext("Contract"), contract.number),
+        (gettext("Subscriber"), contract.subscriber.full_name),
+        (gettext("Address"), str(contract.address)),
+        (gettext("Amount"), cash.money.format()),
+        (gettext("Purpose"), gettext("Internet access, top-up of the personal account")),
+        (gettext("Cashier"), cash.cashier.full_name or cash.cashier.username),
+    ]
+    for label, value in rows:
+        pdf.cell(40, 7, f"{label}:")
+        pdf.multi_cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(10)
+    pdf.cell(
+        0,
+        7,
+        gettext("Signature of the cashier") + " ____________________",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    return bytes(pdf.output())
+
+
+@transaction.atomic
+def refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Refund:
+    """Return money paid by card. The provider is asked first; only if it agrees is the
+    ledger debited (a refund entry, never an edit of the payment)."""
+    staff = require_role(actor, User.Role.MANAGER, User.Role.ADMIN)
+    if not reason.strip():
+        raise ValidationFailed(fields={"reason": [_("Give the reason for the refund.")]})
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if payment.status != Payment.Status.SUCCEEDED:
+        raise ValidationFailed(fields={"payment": [_("Only a completed payment can be refunded.")]})
+    kopecks = parse_amount(amount)
+    already = payment.refunds.aggregate(s=Sum("amount"))["s"] or 0
+    if kopecks > payment.amount - already:
+        raise ValidationFailed(
+            fields={"amount": [_("That is more than is left to refund of this payment.")]}
+        )
+    account = lock_account(payment.contract_id)
+    number = payment.refunds.count() + 1
+    key = f"refund:{payment.provider}:{payment.provider_payment_id}:{number}"
+    try:
+        provider_refund_id = get_provider(payment.provider).refund(
+            payment.provider_payment_id, kopecks, key
+        )
+    except ProviderError:
+        raise ProviderUnavailable() from None
+    posted = post_entry(
+        account.pk,
+        kind=LedgerEntry.Kind.REFUND,
+        amount=-kopecks,
+        idempotency_key=key,
+        description=reason.strip(),
+        actor=actor,
+    )
+    record = Refund.objects.create(
+        payment=payment,
+        amount=kopecks,
+        reason=reason.strip(),
+        provider_refund_id=provider_refund_id,
+        entry=posted.entry,
+        created_by=staff,
+    )
+    audit.record(
+        actor,
+        "payment.refunded",
+        record,
+        contract_id=payment.contract_id,
+        after={"amount": kopecks, "payment": str(payment.public_id)},
+    )
+    return record

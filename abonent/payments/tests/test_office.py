@@ -1,0 +1,74 @@
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from abonent.accounts.models import User
+from abonent.billing.models import LedgerEntry
+from abonent.core.context import Actor
+from abonent.core.errors import Forbidden, ValidationFailed
+from abonent.payments import office, services
+from abonent.payments.models import SandboxPayment
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(role, name="Кассир Анна"):
+    user = User.objects.create_user(f"s-{role}", "x" * 12, kind="staff", role=role, is_staff=True, full_name=name)
+    return Actor(user=user, channel="admin")
+
+
+def test_cash_payment_with_a_printed_receipt(contract):
+    cash = office.record_cash_payment(contract.pk, "1 500", staff("cashier"))
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 1500_00
+    assert cash.entry.kind == "payment"
+    text = PdfReader(io.BytesIO(office.cash_receipt_pdf(cash))).pages[0].extract_text()
+    assert f"№ {cash.pk}" in text
+    assert contract.number in text
+    assert "Петров Иван" in text
+    assert "1\xa0500,00\xa0₽" in text or "1 500,00 ₽" in text
+    assert "Кассир Анна" in text
+
+
+def test_only_the_office_takes_cash(contract):
+    for actor in (staff("technician"), Actor(user=contract.user, channel="web")):
+        with pytest.raises(Forbidden):
+            office.record_cash_payment(contract.pk, "100", actor)
+    with pytest.raises(ValidationFailed):
+        office.record_cash_payment(contract.pk, "ноль", staff("cashier"))
+    assert not LedgerEntry.objects.exists()
+
+
+def paid(contract, amount="500"):
+    payment = services.start_payment(contract, amount, idempotency_key="k", return_url="http://t/{payment}/",
+                                     actor=Actor.system())
+    row = SandboxPayment.objects.get()
+    row.status = "succeeded"
+    row.save()
+    services.refresh(payment, Actor.system("job"))
+    payment.refresh_from_db()
+    return payment
+
+
+def test_refund_through_the_provider_as_a_ledger_entry(contract):
+    payment = paid(contract)
+    manager = staff("manager")
+    first = office.refund(payment.pk, "200", "Двойная оплата", manager)
+    assert first.entry.amount == -200_00
+    assert first.provider_refund_id.startswith("sbx_refund_")
+    with pytest.raises(ValidationFailed):
+        office.refund(payment.pk, "301", "ещё", manager)  # more than is left
+    office.refund(payment.pk, "300", "остаток", manager)
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 0
+    assert SandboxPayment.objects.get().metadata["refunds"]  # the provider was asked
+
+
+def test_refund_rules(contract):
+    payment = paid(contract)
+    with pytest.raises(Forbidden):
+        office.refund(payment.pk, "100", "x", staff("cashier"))
+    with pytest.raises(ValidationFailed):
+        office.refund(payment.pk, "100", "  ", staff("manager"))
+    assert not LedgerEntry.objects.filter(kind="refund").exists()
