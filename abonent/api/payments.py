@@ -4,12 +4,13 @@ from django.http import HttpRequest
 from ninja import Header, Router, Status
 
 from abonent.core.errors import NotFound
-from abonent.payments import selectors
+from abonent.payments import autopay, selectors
 from abonent.payments import services as payments
-from abonent.payments.models import Payment
+from abonent.payments.models import AutopayRule, Payment
+from abonent.subscribers.models import Contract
 from abonent.subscribers.selectors import contract_for_user
 
-from .schemas import MoneyOut, PaymentIn, PaymentOut
+from .schemas import AutopayIn, AutopayMethodOut, AutopayOut, MoneyOut, PaymentIn, PaymentOut
 from .security import api_actor, me
 from .services import client_idempotency_key
 
@@ -56,3 +57,54 @@ def detail(request: HttpRequest, payment_id: str) -> PaymentOut:
     if payment is None:
         raise NotFound()
     return _out(payment)
+
+
+def rub(kopecks: int) -> MoneyOut:
+    return MoneyOut(amount=kopecks, currency="RUB")
+
+
+def _autopay_out(contract: Contract) -> AutopayOut:
+    rule = AutopayRule.objects.filter(contract=contract).first()
+    method = autopay.active_method(contract)
+    if rule is None:
+        return AutopayOut(
+            enabled=False,
+            threshold_days=3,
+            amount="cover_month",
+            monthly_cap=None,
+            method=AutopayMethodOut(title=method.title) if method else None,
+            paused_reason="",
+        )
+    return AutopayOut(
+        enabled=rule.enabled and not rule.paused_reason,
+        threshold_days=rule.threshold_days,
+        amount=rub(rule.amount) if rule.amount else "cover_month",
+        monthly_cap=rub(rule.monthly_cap) if rule.monthly_cap else None,
+        method=AutopayMethodOut(title=method.title) if method else None,
+        paused_reason=rule.paused_reason,
+    )
+
+
+@router.get("/autopay", response=AutopayOut, url_name="autopay")
+def autopay_get(request: HttpRequest) -> AutopayOut:
+    return _autopay_out(contract_for_user(me(request)))
+
+
+@router.put("/autopay", response=AutopayOut, url_name="autopay_put")
+def autopay_put(request: HttpRequest, payload: AutopayIn) -> AutopayOut:
+    contract = contract_for_user(me(request))
+    autopay.update_rule(
+        contract,
+        enabled=payload.enabled,
+        threshold_days=payload.threshold_days,
+        amount=payload.amount,
+        monthly_cap=payload.monthly_cap,
+        actor=api_actor(request),
+    )
+    return _autopay_out(contract)
+
+
+@router.delete("/autopay", response={204: None}, url_name="autopay_delete")
+def autopay_delete(request: HttpRequest) -> Status:
+    autopay.forget(contract_for_user(me(request)), api_actor(request))
+    return Status(204, None)

@@ -282,3 +282,25 @@ class PaymentOut(Schema):
     created_at: dt.datetime
     cancellation_reason: str
     receipt_url: str | None = None
+
+
+class AutopayMethodOut(Schema):
+    title: str
+
+
+class AutopayOut(Schema):
+    enabled: bool
+    threshold_days: int
+    amount: MoneyOut | str = Field(description='Kopecks, or "cover_month"')
+    monthly_cap: MoneyOut | None
+    method: AutopayMethodOut | None
+    paused_reason: str
+
+
+class AutopayIn(StrictIn):
+    enabled: bool
+    threshold_days: int = 3
+    amount: int | None = Field(
+        default=None, description="Kopecks; null = enough to cover the next month"
+    )
+    monthly_cap: int | None = None

@@ -37,6 +37,7 @@ urlpatterns = [
     path("payments/", payments.payments_view, name="payments"),
     path("payments/pay/", payments.pay_view, name="pay"),
     path("payments/promised/", payments.promise_view, name="promise"),
+    path("payments/autopay/", payments.autopay_view, name="autopay"),
     path("payments/<uuid:public_id>/", payments.payment_view, name="payment"),
     path("support/", pages.upcoming, {"section": "support"}, name="support"),
 ]

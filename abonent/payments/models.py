@@ -43,6 +43,9 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         related_name="payment",
     )
+    autopay_rule = models.ForeignKey(
+        "AutopayRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
     # The 54-FZ receipt data sent with the payment (the provider's cash register fiscalises it).
     receipt = models.JSONField(_("receipt"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -184,3 +187,57 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.amount} of {self.payment_id}"
+
+
+class SavedMethod(models.Model):
+    """A card the subscriber let the provider keep for autopay: we hold only the
+    provider's token and a title like "Card *4444"."""
+
+    contract = models.ForeignKey(
+        "subscribers.Contract", on_delete=models.PROTECT, related_name="saved_methods"
+    )
+    provider = models.CharField(max_length=20)
+    provider_method_id = models.CharField(max_length=100)
+    title = models.CharField(_("card"), max_length=60)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved card")
+        verbose_name_plural = _("saved cards")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract"], condition=models.Q(active=True), name="one_active_method"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AutopayRule(models.Model):
+    """Top up automatically when the balance would not last `threshold_days` more days."""
+
+    contract = models.OneToOneField(
+        "subscribers.Contract", on_delete=models.PROTECT, related_name="autopay"
+    )
+    enabled = models.BooleanField(_("on"), default=True)
+    threshold_days = models.PositiveSmallIntegerField(_("when money is left for (days)"), default=3)
+    amount = models.BigIntegerField(
+        _("amount, kopecks"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: enough to cover the next month."),
+    )
+    monthly_cap = models.BigIntegerField(_("at most per month, kopecks"), null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(default=0)
+    next_attempt_on = models.DateField(null=True, blank=True)
+    paused_reason = models.CharField(max_length=60, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("autopay rule")
+        verbose_name_plural = _("autopay rules")
+
+    def __str__(self) -> str:
+        return f"autopay {self.contract_id}"

@@ -210,6 +210,9 @@ def apply_provider_state(payment_id: int, state: ProviderPayment, actor: Actor) 
         payment.status = Payment.Status.SUCCEEDED
         payment.entry = posted.entry
         payment.save(update_fields=["status", "entry", "updated_at"])
+        from .autopay import remember_method
+
+        remember_method(payment, state)
         phone = Contract.objects.values_list("subscriber__phone", flat=True).get(
             pk=payment.contract_id
         )

@@ -29,3 +29,11 @@ def reconcile_pending() -> None:
         created_at__gt=now - GIVE_UP_AFTER,
     ).exclude(provider_payment_id=""):
         refresh(payment, Actor.system("job"))
+
+
+@db_periodic_task(crontab(hour="7", minute="30"))
+def daily_autopay() -> None:
+    """Once a day, in the morning (07:30 UTC = 10:30 Moscow), not at night."""
+    from .autopay import run_autopay
+
+    run_autopay(clock.today())

@@ -58,3 +58,46 @@ def test_missing_key_and_foreign_payment(api, make_contract):
     assert api("post", "/api/v1/payments", {"amount": 500_00}).status_code == 400
     assert api("get", "/api/v1/payments/00000000-0000-0000-0000-000000000000").status_code == 404
     assert api("get", "/api/v1/payments/not-a-uuid").status_code == 404
+
+
+def test_autopay_over_the_api(api, contract):
+    from abonent.core.context import Actor
+    from abonent.payments import services
+    from abonent.payments.models import SandboxPayment
+
+    assert api("get", "/api/v1/autopay").json() == {
+        "enabled": False,
+        "threshold_days": 3,
+        "amount": "cover_month",
+        "monthly_cap": None,
+        "method": None,
+        "paused_reason": "",
+    }
+    refused = api("put", "/api/v1/autopay", {"enabled": True, "threshold_days": 3})
+    assert refused.status_code == 400  # no card saved yet
+    payment = services.start_payment(
+        contract,
+        "100",
+        idempotency_key="x",
+        save_method=True,
+        return_url="http://t/{payment}/",
+        actor=Actor.system(),
+    )
+    row = SandboxPayment.objects.get()
+    row.status, row.card_last4 = "succeeded", "1111"
+    row.save()
+    services.refresh(payment, Actor.system("job"))
+    body = api(
+        "put",
+        "/api/v1/autopay",
+        {"enabled": True, "threshold_days": 5, "amount": 300_00, "monthly_cap": 1000_00},
+    ).json()
+    assert body["method"] == {"title": "Card *1111"}
+    assert (body["threshold_days"], body["amount"]["amount"], body["monthly_cap"]["amount"]) == (
+        5,
+        300_00,
+        1000_00,
+    )
+    assert api("put", "/api/v1/autopay", {"enabled": True, "threshold_days": 99}).status_code == 400
+    assert api("delete", "/api/v1/autopay").status_code == 204
+    assert api("get", "/api/v1/autopay").json()["method"] is None

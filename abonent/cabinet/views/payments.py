@@ -18,8 +18,11 @@ from abonent.billing import documents, lifecycle
 from abonent.billing.selectors import statement
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError, ValidationFailed
+from abonent.core.money import Money, MoneyParseError
+from abonent.payments import autopay
 from abonent.payments import selectors as payment_selectors
 from abonent.payments import services as payments
+from abonent.payments.models import AutopayRule
 from abonent.subscribers.selectors import contract_for_user
 
 from ..access import me, subscriber_required
@@ -150,4 +153,72 @@ def payment_view(request: HttpRequest, public_id: str) -> HttpResponse:
     contract.account.refresh_from_db()
     return render(
         request, template, {"payment": payment, "contract": contract, "section": "payments"}
+    )
+
+
+class AutopayForm(forms.Form):
+    enabled = forms.BooleanField(label=_("Autopay is on"), required=False)
+    threshold_days = forms.IntegerField(
+        label=_("Top up when money is left for (days)"), min_value=1, max_value=15
+    )
+    amount = forms.CharField(
+        label=_("Amount, ₽ (empty: enough for the next month)"), required=False, max_length=20
+    )
+    monthly_cap = forms.CharField(
+        label=_("At most per month, ₽ (empty: no limit)"), required=False, max_length=20
+    )
+
+
+def _optional_amount(form: forms.Form, field: str) -> int | None:
+    value = (form.cleaned_data.get(field) or "").strip()
+    if not value:
+        return None
+    try:
+        return Money.parse(value).kopecks
+    except MoneyParseError:
+        raise ValidationFailed(
+            fields={field: [_("Enter the amount in rubles, e.g. 500.")]}
+        ) from None
+
+
+@subscriber_required
+@require_http_methods(["GET", "POST"])
+def autopay_view(request: HttpRequest) -> HttpResponse:
+    contract = contract_for_user(me(request))
+    rule = AutopayRule.objects.filter(contract=contract).first()
+    method = autopay.active_method(contract)
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        try:
+            autopay.forget(contract, Actor.from_request(request))
+        except DomainError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, gettext("Autopay and the saved card are deleted."))
+        return redirect("cabinet:payments")
+    initial = {
+        "enabled": bool(rule and rule.enabled and not rule.paused_reason),
+        "threshold_days": rule.threshold_days if rule else 3,
+        "amount": f"{rule.amount / 100:.2f}" if rule and rule.amount else "",
+        "monthly_cap": f"{rule.monthly_cap / 100:.2f}" if rule and rule.monthly_cap else "",
+    }
+    form = AutopayForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            autopay.update_rule(
+                contract,
+                enabled=form.cleaned_data["enabled"],
+                threshold_days=form.cleaned_data["threshold_days"],
+                amount=_optional_amount(form, "amount"),
+                monthly_cap=_optional_amount(form, "monthly_cap"),
+                actor=Actor.from_request(request),
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, gettext("Saved."))
+            return redirect("cabinet:autopay")
+    return render(
+        request,
+        "cabinet/autopay.html",
+        {"form": form, "rule": rule, "method": method, "section": "payments"},
     )

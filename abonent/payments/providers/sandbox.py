@@ -29,6 +29,10 @@ def verify(body: bytes, signature: str) -> bool:
 
 
 def _view(row: SandboxPayment) -> ProviderPayment:
+    metadata = dict(row.metadata)
+    if row.status == "succeeded" and row.metadata.get("save_method") and row.card_last4:
+        metadata["saved_method_id"] = f"sbx_pm_{row.card_last4}_{row.provider_payment_id[-8:]}"
+        metadata["saved_method_title"] = f"Card *{row.card_last4}"
     return ProviderPayment(
         id=row.provider_payment_id,
         status=row.status,
@@ -36,7 +40,7 @@ def _view(row: SandboxPayment) -> ProviderPayment:
         currency=row.currency,
         confirmation_url=row.metadata.get("confirmation_url", ""),
         cancellation_reason=row.cancellation_reason,
-        metadata=row.metadata,
+        metadata=metadata,
     )
 
 
@@ -58,6 +62,10 @@ class SandboxProvider(Provider):
         existing = SandboxPayment.objects.filter(metadata__idempotency_key=idempotency_key).first()
         if existing is not None:
             return _view(existing)
+        if payment_method_id:
+            return self._charge_saved(
+                amount, description, idempotency_key, metadata, payment_method_id
+            )
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(return_url))
         payment_id = "sbx_" + secrets.token_hex(12)
         row = SandboxPayment.objects.create(
@@ -80,6 +88,27 @@ class SandboxProvider(Provider):
         row = SandboxPayment.objects.filter(provider_payment_id=provider_payment_id).first()
         if row is None:
             raise ProviderError("not_found")
+        return _view(row)
+
+    def _charge_saved(
+        self, amount: int, description: str, idempotency_key: str, metadata: dict, method_id: str
+    ) -> ProviderPayment:
+        """A saved card is charged at once; a card saved from the decline test card is
+        declined, so autopay retries can be seen end to end."""
+        declined = method_id.startswith("sbx_pm_4444_")
+        row = SandboxPayment.objects.create(
+            provider_payment_id="sbx_" + secrets.token_hex(12),
+            amount=amount,
+            description=description[:300],
+            return_url="",
+            status="canceled" if declined else "succeeded",
+            cancellation_reason="insufficient_funds" if declined else "",
+            metadata={
+                **metadata,
+                "idempotency_key": idempotency_key,
+                "payment_method_id": method_id,
+            },
+        )
         return _view(row)
 
     def refund(self, provider_payment_id: str, amount: int, idempotency_key: str) -> str:

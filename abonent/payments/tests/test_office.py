@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def staff(role, name="Кассир Анна"):
-    user = User.objects.create_user(f"s-{role}", "x" * 12, kind="staff", role=role, is_staff=True, full_name=name)
+    user = User.objects.create_user(
+        f"s-{role}", "x" * 12, kind="staff", role=role, is_staff=True, full_name=name
+    )
     return Actor(user=user, channel="admin")
 
 
@@ -41,8 +43,13 @@ def test_only_the_office_takes_cash(contract):
 
 
 def paid(contract, amount="500"):
-    payment = services.start_payment(contract, amount, idempotency_key="k", return_url="http://t/{payment}/",
-                                     actor=Actor.system())
+    payment = services.start_payment(
+        contract,
+        amount,
+        idempotency_key="k",
+        return_url="http://t/{payment}/",
+        actor=Actor.system(),
+    )
     row = SandboxPayment.objects.get()
     row.status = "succeeded"
     row.save()

@@ -1,0 +1,146 @@
+import datetime as dt
+
+import pytest
+
+from abonent.billing.models import LedgerEntry
+from abonent.billing.services import post_entry
+from abonent.core.context import Actor
+from abonent.core.errors import ValidationFailed
+from abonent.notifications.models import Message
+from abonent.payments import autopay, services
+from abonent.payments.models import AutopayRule, Payment, SandboxPayment, SavedMethod
+
+pytestmark = pytest.mark.django_db
+DAY = dt.date(2026, 11, 10)
+
+
+def pay_and_save(contract, card="4111111111111111"):
+    payment = services.start_payment(
+        contract,
+        "100",
+        idempotency_key=f"first-{card}",
+        save_method=True,
+        return_url="http://t/{payment}/",
+        actor=Actor.system(),
+    )
+    row = SandboxPayment.objects.get(provider_payment_id=payment.provider_payment_id)
+    row.status, row.card_last4 = "succeeded", card[-4:]
+    row.save()
+    services.refresh(payment, Actor.system("job"))
+    return payment
+
+
+def test_paying_with_save_keeps_only_a_token_and_turns_autopay_on(contract):
+    pay_and_save(contract)
+    method = SavedMethod.objects.get(contract=contract)
+    assert method.title == "Card *1111"
+    assert method.provider_method_id.startswith("sbx_pm_1111_")
+    rule = AutopayRule.objects.get(contract=contract)
+    assert (rule.enabled, rule.threshold_days, rule.amount) == (True, 3, None)
+
+
+def test_low_balance_is_topped_up_once(contract):
+    pay_and_save(contract)  # balance 100 ₽: 5 days at 20 ₽
+    rule = AutopayRule.objects.get()
+    assert autopay.charge_if_due(rule.pk, DAY) == "not_needed"
+    post_entry(
+        contract.account.pk,
+        kind="charge",
+        amount=-60_00,
+        idempotency_key="c",
+        description="c",
+        actor=Actor.system(),
+    )  # 40 ₽ left: two days
+    assert autopay.charge_if_due(rule.pk, DAY) == "charged"
+    assert autopay.charge_if_due(rule.pk, DAY) == "not_needed"  # now covered
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 600_00  # topped up to cover the month
+    assert Payment.objects.filter(autopay_rule=rule, status="succeeded").count() == 1
+    results = autopay.run_autopay(DAY)
+    assert results == {"not_needed": 1}
+
+
+def test_declined_card_is_retried_then_paused_with_a_notice(contract):
+    pay_and_save(contract, card="5555555555554444")
+    post_entry(
+        contract.account.pk,
+        kind="charge",
+        amount=-100_00,
+        idempotency_key="c",
+        description="c",
+        actor=Actor.system(),
+    )
+    rule_id = AutopayRule.objects.get().pk
+    assert autopay.charge_if_due(rule_id, DAY) == "declined"
+    assert autopay.charge_if_due(rule_id, DAY + dt.timedelta(days=0)) == "waiting_for_retry"
+    assert autopay.charge_if_due(rule_id, DAY + dt.timedelta(days=1)) == "declined"  # +1 day
+    assert autopay.charge_if_due(rule_id, DAY + dt.timedelta(days=2)) == "waiting_for_retry"
+    assert (
+        autopay.charge_if_due(rule_id, DAY + dt.timedelta(days=4)) == "paused"
+    )  # +3 days, then pause
+    rule = AutopayRule.objects.get()
+    assert rule.paused_reason == "insufficient_funds"
+    assert Message.objects.filter(kind="autopay_paused").count() == 1
+    assert Message.objects.filter(kind="autopay_declined").count() == 2
+    assert autopay.charge_if_due(rule_id, DAY + dt.timedelta(days=10)) == "off"
+    assert not LedgerEntry.objects.filter(
+        kind="payment", idempotency_key__startswith="payment:sandbox", amount__gt=100_00
+    ).exists()
+
+
+def test_monthly_cap(contract):
+    pay_and_save(contract)
+    autopay.update_rule(
+        contract,
+        enabled=True,
+        threshold_days=3,
+        amount=300_00,
+        monthly_cap=500_00,
+        actor=Actor.system(),
+    )
+    post_entry(
+        contract.account.pk,
+        kind="charge",
+        amount=-100_00,
+        idempotency_key="c1",
+        description="c",
+        actor=Actor.system(),
+    )
+    assert autopay.charge_if_due(AutopayRule.objects.get().pk, DAY) == "charged"
+    post_entry(
+        contract.account.pk,
+        kind="charge",
+        amount=-300_00,
+        idempotency_key="c2",
+        description="c",
+        actor=Actor.system(),
+    )
+    assert (
+        autopay.charge_if_due(AutopayRule.objects.get().pk, DAY + dt.timedelta(days=1))
+        == "cap_reached"
+    )
+
+
+def test_rule_validation_and_forget(contract):
+    with pytest.raises(ValidationFailed):
+        autopay.update_rule(
+            contract,
+            enabled=True,
+            threshold_days=3,
+            amount=None,
+            monthly_cap=None,
+            actor=Actor.system(),
+        )
+    pay_and_save(contract)
+    with pytest.raises(ValidationFailed):
+        autopay.update_rule(
+            contract,
+            enabled=True,
+            threshold_days=0,
+            amount=5,
+            monthly_cap=None,
+            actor=Actor.system(),
+        )
+    autopay.forget(contract, Actor.system())
+    assert not AutopayRule.objects.exists()
+    assert not SavedMethod.objects.filter(active=True).exists()
