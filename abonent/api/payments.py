@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Header, Router, Status
 
 from abonent.core.errors import NotFound
@@ -17,8 +18,12 @@ from .services import client_idempotency_key
 router = Router(tags=["payments"])
 
 
-def _out(p: Payment) -> PaymentOut:
+def _out(p: Payment, request: HttpRequest | None = None) -> PaymentOut:
+    receipt = None
+    if request is not None and p.status == Payment.Status.SUCCEEDED and p.receipt:
+        receipt = request.build_absolute_uri(reverse("cabinet:receipt", args=[p.public_id]))
     return PaymentOut(
+        receipt_url=receipt,
         id=str(p.public_id),
         amount=MoneyOut(amount=p.amount, currency=p.currency),
         status=p.status,
@@ -43,12 +48,12 @@ def create(
         actor=api_actor(request),
         save_method=payload.save_method,
     )
-    return Status(201, _out(payment))
+    return Status(201, _out(payment, request))
 
 
 @router.get("/payments", response=list[PaymentOut], url_name="payments_list")
 def list_payments(request: HttpRequest) -> list[PaymentOut]:
-    return [_out(p) for p in selectors.payments_of(contract_for_user(me(request)))]
+    return [_out(p, request) for p in selectors.payments_of(contract_for_user(me(request)))]
 
 
 @router.get("/payments/{payment_id}", response=PaymentOut, url_name="payments_detail")
@@ -56,7 +61,7 @@ def detail(request: HttpRequest, payment_id: str) -> PaymentOut:
     payment = selectors.payment_of(contract_for_user(me(request)), payment_id)
     if payment is None:
         raise NotFound()
-    return _out(payment)
+    return _out(payment, request)
 
 
 def rub(kopecks: int) -> MoneyOut:

@@ -39,5 +39,6 @@ urlpatterns = [
     path("payments/promised/", payments.promise_view, name="promise"),
     path("payments/autopay/", payments.autopay_view, name="autopay"),
     path("payments/<uuid:public_id>/", payments.payment_view, name="payment"),
+    path("payments/<uuid:public_id>/receipt/", payments.receipt_view, name="receipt"),
     path("support/", pages.upcoming, {"section": "support"}, name="support"),
 ]

@@ -222,3 +222,18 @@ def autopay_view(request: HttpRequest) -> HttpResponse:
         "cabinet/autopay.html",
         {"form": form, "rule": rule, "method": method, "section": "payments"},
     )
+
+
+@subscriber_required
+def receipt_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The 54-FZ receipt data sent with a paid payment (the provider's online cash
+    register issues the fiscal receipt itself and mails it to the contact given)."""
+    contract = contract_for_user(me(request))
+    payment = payment_selectors.payment_of(contract, public_id)
+    if payment is None or payment.status != "succeeded" or not payment.receipt:
+        raise Http404
+    return render(
+        request,
+        "cabinet/receipt.html",
+        {"payment": payment, "receipt": payment.receipt, "section": "payments"},
+    )

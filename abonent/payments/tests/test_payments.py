@@ -229,3 +229,58 @@ def test_no_card_data_is_kept(contract, monkeypatch):
     )
     assert "4111111111111111" not in dump
     assert "123" not in json.dumps(row.metadata)
+
+
+@pytest.mark.django_db
+def test_receipt_link_for_a_paid_payment(contract, subscriber_client):
+    payment = start(contract)
+    provider_side(payment, "succeeded")
+    services.refresh(payment, Actor.system("job"))
+    subscriber_client.cookies["abonent_language"] = "ru"
+    page = subscriber_client.get("/payments/").content.decode()
+    assert f"/payments/{payment.public_id}/receipt/" in page
+    receipt = subscriber_client.get(f"/payments/{payment.public_id}/receipt/").content.decode()
+    assert "без НДС" in receipt
+    assert f"Интернет, договор {contract.number}" in receipt
+    other = start(contract, key="k2")
+    assert (
+        subscriber_client.get(f"/payments/{other.public_id}/receipt/").status_code == 404
+    )  # not paid
+
+
+@pytest.mark.django_db
+def test_a_stuck_payment_is_reconciled_by_the_periodic_job(contract):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from abonent.payments.tasks import reconcile_pending
+
+    payment = start(contract)
+    provider_side(payment, "succeeded")  # the notification never came
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=30)
+    )
+    fresh = start(contract, key="k-fresh")
+    provider_side(fresh, "succeeded")
+    reconcile_pending.call_local()
+    payment.refresh_from_db()
+    fresh.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert fresh.status == "pending"  # too young to chase yet
+    assert credits() == 1
+
+
+@pytest.mark.django_db
+def test_card_data_never_reaches_the_logs(contract, monkeypatch, caplog):
+    from abonent.payments import sandbox_views
+
+    caplog.set_level("DEBUG")
+    monkeypatch.setattr(sandbox_views, "notify", lambda row, **kw: None)
+    payment = start(contract)
+    Client().post(
+        f"/sandbox-pay/{payment.provider_payment_id}/",
+        {"number": "4111 1111 1111 1111", "expiry": "12/30", "cvc": "987"},
+    )
+    assert "4111" not in caplog.text
+    assert "987" not in caplog.text

@@ -51,7 +51,8 @@ def notify(server, payment_id, event="payment.succeeded", ip="127.0.0.1"):
 
 
 @pytest.mark.django_db
-def test_create_sends_idempotence_key_amount_and_receipt(contract, yookassa):
+def test_create_sends_idempotence_key_amount_and_receipt(contract, yookassa, caplog):
+    caplog.set_level("DEBUG")
     contract.subscriber.email = "ivan@example.ru"
     contract.subscriber.save()
     payment = start(contract, save=True)
@@ -74,6 +75,7 @@ def test_create_sends_idempotence_key_amount_and_receipt(contract, yookassa):
     calls = ProviderCall.objects.filter(provider="yookassa")
     assert calls.count() == 1
     assert fake_yookassa.SECRET not in json.dumps(list(calls.values("request", "response")))
+    assert fake_yookassa.SECRET not in caplog.text
 
 
 @pytest.mark.django_db
