@@ -118,3 +118,27 @@ def real_gateway(settings):
         _load.cache_clear()
         yield server
         _load.cache_clear()
+
+
+@pytest.fixture
+def saved_card(contract):
+    """The subscriber paid 100 ₽ with card *1111 and ticked "save the card"."""
+    from abonent.payments import services
+    from abonent.payments.models import SandboxPayment, SavedMethod
+
+    def make(card: str = "4111111111111111") -> SavedMethod:
+        payment = services.start_payment(
+            contract,
+            "100",
+            idempotency_key=f"save-{card}",
+            save_method=True,
+            return_url="http://testserver/payments/{payment}/",
+            actor=Actor.system(),
+        )
+        row = SandboxPayment.objects.get(provider_payment_id=payment.provider_payment_id)
+        row.status, row.card_last4 = "succeeded", card[-4:]
+        row.save()
+        services.refresh(payment, Actor.system("job"))
+        return SavedMethod.objects.get(contract=contract, active=True)
+
+    return make

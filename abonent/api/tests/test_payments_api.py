@@ -60,11 +60,7 @@ def test_missing_key_and_foreign_payment(api, make_contract):
     assert api("get", "/api/v1/payments/not-a-uuid").status_code == 404
 
 
-def test_autopay_over_the_api(api, contract):
-    from abonent.core.context import Actor
-    from abonent.payments import services
-    from abonent.payments.models import SandboxPayment
-
+def test_autopay_over_the_api(api, contract, saved_card):
     assert api("get", "/api/v1/autopay").json() == {
         "enabled": False,
         "threshold_days": 3,
@@ -75,18 +71,7 @@ def test_autopay_over_the_api(api, contract):
     }
     refused = api("put", "/api/v1/autopay", {"enabled": True, "threshold_days": 3})
     assert refused.status_code == 400  # no card saved yet
-    payment = services.start_payment(
-        contract,
-        "100",
-        idempotency_key="x",
-        save_method=True,
-        return_url="http://t/{payment}/",
-        actor=Actor.system(),
-    )
-    row = SandboxPayment.objects.get()
-    row.status, row.card_last4 = "succeeded", "1111"
-    row.save()
-    services.refresh(payment, Actor.system("job"))
+    saved_card()
     body = api(
         "put",
         "/api/v1/autopay",

@@ -7,7 +7,7 @@ from abonent.payments.models import AutopayRule, SandboxPayment
 pytestmark = pytest.mark.django_db
 
 
-def test_autopay_page_saves_the_rule(subscriber_client, contract):
+def test_autopay_page_saves_the_rule(subscriber_client, contract, saved_card):
     subscriber_client.cookies["abonent_language"] = "ru"
     page = subscriber_client.get("/payments/autopay/").content.decode()
     assert "Сохранённой карты нет" in page

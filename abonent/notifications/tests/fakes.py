@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from abonent.core.testing import serving
 
 VALID = ("correct-login", "correct-psw")
 API_ID = "0123-4567"
@@ -123,13 +123,5 @@ def smsru(path: str, form: dict[str, str], n: int) -> dict:
     }
 
 
-@contextmanager
-def running() -> Iterator[FakeGateway]:
-    server = FakeGateway()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def running() -> AbstractContextManager[FakeGateway]:
+    return serving(FakeGateway())

@@ -7,11 +7,11 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from abonent.core.testing import serving
 
 SHOP_ID, SECRET = "123456", "test_secret"
 
@@ -163,13 +163,5 @@ class Handler(BaseHTTPRequestHandler):
         return 200, refund
 
 
-@contextmanager
-def running() -> Iterator[FakeYooKassa]:
-    server = FakeYooKassa()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def running() -> AbstractContextManager[FakeYooKassa]:
+    return serving(FakeYooKassa())

@@ -7,31 +7,15 @@ from abonent.billing.services import post_entry
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
 from abonent.notifications.models import Message
-from abonent.payments import autopay, services
-from abonent.payments.models import AutopayRule, Payment, SandboxPayment, SavedMethod
+from abonent.payments import autopay
+from abonent.payments.models import AutopayRule, Payment, SavedMethod
 
 pytestmark = pytest.mark.django_db
 DAY = dt.date(2026, 11, 10)
 
 
-def pay_and_save(contract, card="4111111111111111"):
-    payment = services.start_payment(
-        contract,
-        "100",
-        idempotency_key=f"first-{card}",
-        save_method=True,
-        return_url="http://t/{payment}/",
-        actor=Actor.system(),
-    )
-    row = SandboxPayment.objects.get(provider_payment_id=payment.provider_payment_id)
-    row.status, row.card_last4 = "succeeded", card[-4:]
-    row.save()
-    services.refresh(payment, Actor.system("job"))
-    return payment
-
-
-def test_paying_with_save_keeps_only_a_token_and_turns_autopay_on(contract):
-    pay_and_save(contract)
+def test_paying_with_save_keeps_only_a_token_and_turns_autopay_on(contract, saved_card):
+    saved_card()
     method = SavedMethod.objects.get(contract=contract)
     assert method.title == "Card *1111"
     assert method.provider_method_id.startswith("sbx_pm_1111_")
@@ -39,8 +23,8 @@ def test_paying_with_save_keeps_only_a_token_and_turns_autopay_on(contract):
     assert (rule.enabled, rule.threshold_days, rule.amount) == (True, 3, None)
 
 
-def test_low_balance_is_topped_up_once(contract):
-    pay_and_save(contract)  # balance 100 ₽: 5 days at 20 ₽
+def test_low_balance_is_topped_up_once(contract, saved_card):
+    saved_card()  # balance 100 ₽: 5 days at 20 ₽
     rule = AutopayRule.objects.get()
     assert autopay.charge_if_due(rule.pk, DAY) == "not_needed"
     post_entry(
@@ -60,8 +44,8 @@ def test_low_balance_is_topped_up_once(contract):
     assert results == {"not_needed": 1}
 
 
-def test_declined_card_is_retried_then_paused_with_a_notice(contract):
-    pay_and_save(contract, card="5555555555554444")
+def test_declined_card_is_retried_then_paused_with_a_notice(contract, saved_card):
+    saved_card("5555555555554444")
     post_entry(
         contract.account.pk,
         kind="charge",
@@ -88,8 +72,8 @@ def test_declined_card_is_retried_then_paused_with_a_notice(contract):
     ).exists()
 
 
-def test_monthly_cap(contract):
-    pay_and_save(contract)
+def test_monthly_cap(contract, saved_card):
+    saved_card()
     autopay.update_rule(
         contract,
         enabled=True,
@@ -121,7 +105,7 @@ def test_monthly_cap(contract):
     )
 
 
-def test_rule_validation_and_forget(contract):
+def test_rule_validation_and_forget(contract, saved_card):
     with pytest.raises(ValidationFailed):
         autopay.update_rule(
             contract,
@@ -131,7 +115,7 @@ def test_rule_validation_and_forget(contract):
             monthly_cap=None,
             actor=Actor.system(),
         )
-    pay_and_save(contract)
+    saved_card()
     with pytest.raises(ValidationFailed):
         autopay.update_rule(
             contract,
