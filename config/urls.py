@@ -12,6 +12,7 @@ urlpatterns = [
     path("staff/", include("abonent.staff.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("webhooks/", include("abonent.payments.urls")),
+    path("radius/", include("abonent.network.urls")),
     path("sandbox-pay/", include("abonent.payments.sandbox_urls")),
     path("", include("abonent.cabinet.urls")),
 ]

@@ -249,3 +249,6 @@ YOOKASSA_WEBHOOK_NETWORKS = env_list(
 # 54-FZ receipts: VAT code of the service (1 = no VAT) and the tax system code.
 RECEIPT_VAT_CODE = int(os.environ.get("RECEIPT_VAT_CODE", "1"))
 RECEIPT_TAX_SYSTEM_CODE = int(os.environ.get("RECEIPT_TAX_SYSTEM_CODE", "1"))
+
+# FreeRADIUS talks to /radius/ with this key (rlm_rest header); see `manage.py radius_config`.
+RADIUS_API_KEY = os.environ.get("RADIUS_API_KEY", "local-radius-key")

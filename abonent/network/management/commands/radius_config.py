@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.template.loader import render_to_string
+
+from abonent.network.models import Nas
+from abonent.network.views import KEY_HEADER
+
+SAFE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
+
+
+def write_config(
+    directory: Path,
+    *,
+    api: str,
+    listen: str,
+    auth_port: int,
+    acct_port: int,
+    extra_clients: list[dict[str, str]] | None = None,
+) -> Path:
+    """Render radiusd.conf and clients.conf into `directory` (files 0644: FreeRADIUS
+    refuses world-writable configuration)."""
+    directory = directory.resolve()
+    for sub in ("", "log", "run"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    clients = [
+        {"name": f"nas{n.pk}", "ip": n.ip, "secret": n.secret}
+        for n in Nas.objects.filter(active=True).order_by("pk")
+    ] + list(extra_clients or [])
+    for client in clients:
+        if not SAFE.match(client["secret"]) or not SAFE.match(client["name"]):
+            raise CommandError(
+                f"NAS {client['name']}: use only letters, digits, '.', '_' and '-' in the secret."
+            )
+    context = {
+        "dir": str(directory),
+        "api": api.rstrip("/"),
+        "listen": listen,
+        "auth_port": auth_port,
+        "acct_port": acct_port,
+        "key_header": KEY_HEADER,
+        "key": settings.RADIUS_API_KEY,
+        "clients": clients,
+    }
+    old = os.umask(0o022)
+    try:
+        (directory / "radiusd.conf").write_text(render_to_string("radius/radiusd.conf", context))
+        (directory / "clients.conf").write_text(render_to_string("radius/clients.conf", context))
+    finally:
+        os.umask(old)
+    return directory
+
+
+class Command(BaseCommand):
+    help = (
+        "Write a FreeRADIUS 3.2 configuration that asks this server (rlm_rest) about every login."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dir", required=True)
+        parser.add_argument("--api", default="http://127.0.0.1:8000")
+        parser.add_argument("--listen", default="127.0.0.1")
+        parser.add_argument("--auth-port", type=int, default=1812)
+        parser.add_argument("--acct-port", type=int, default=1813)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = write_config(
+            Path(options["dir"]),
+            api=options["api"],
+            listen=options["listen"],
+            auth_port=options["auth_port"],
+            acct_port=options["acct_port"],
+        )
+        self.stdout.write(f"Configuration written to {path}. Start: freeradius -f -d {path}")
