@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite drives for real (browser, fonts),
+# Installs the Debian packages the test suite drives for real (browser, fonts, FreeRADIUS),
 # when they are missing. Safe to run repeatedly: does nothing once they are there.
 set -euo pipefail
 
@@ -8,6 +8,9 @@ declare -A wanted=(
   [chromium]=/usr/bin/chromium
   [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
   [gettext]=/usr/bin/msgfmt
+  [freeradius]=/usr/sbin/freeradius
+  [freeradius-rest]=/usr/lib/freeradius/rlm_rest.so
+  [freeradius-utils]=/usr/bin/radclient
 )
 
 missing=()

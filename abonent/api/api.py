@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from . import account, auth, errors, payments, profile, services
+from . import account, auth, errors, network, payments, profile, services
 from .security import BearerToken
 
 api = NinjaAPI(
@@ -22,3 +22,4 @@ api.add_router("/account", account.router)
 api.add_router("", profile.router)
 api.add_router("", services.router)
 api.add_router("", payments.router)
+api.add_router("", network.router)

@@ -304,3 +304,18 @@ class AutopayIn(StrictIn):
         default=None, description="Kopecks; null = enough to cover the next month"
     )
     monthly_cap: int | None = None
+
+
+class UsageOut(Schema):
+    period: dt.date
+    bytes_in: int
+    bytes_out: int
+
+
+class SessionOut(Schema):
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    ip: str | None
+    bytes_in: int
+    bytes_out: int
+    terminate_cause: str

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, pages, payments, profile, recovery, second_factor, services
+from .views import auth, pages, payments, profile, recovery, second_factor, services, traffic
 
 app_name = "cabinet"
 
@@ -33,7 +33,7 @@ urlpatterns = [
         services.suspension_action_view,
         name="suspension_action",
     ),
-    path("traffic/", pages.upcoming, {"section": "traffic"}, name="traffic"),
+    path("traffic/", traffic.traffic_view, name="traffic"),
     path("payments/", payments.payments_view, name="payments"),
     path("payments/pay/", payments.pay_view, name="pay"),
     path("payments/promised/", payments.promise_view, name="promise"),

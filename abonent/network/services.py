@@ -1,7 +1,6 @@
 """The one door through which access changes reach the network. Billing, suspensions
 and staff call `apply_access` after a contract's status, tariff or add-ons change; the
-network issue (FreeRADIUS + CoA) fills in what it does. Until then it only records the
-request in the log, so every caller is already wired."""
+job sends CoA / Disconnect-Request to the routers of the contracts' open sessions."""
 
 from __future__ import annotations
 
@@ -20,5 +19,18 @@ def apply_access(contract_ids: Iterable[int], reason: str) -> None:
 
     def push() -> None:
         logger.info("access change for %d contract(s): %s", len(ids), reason)
+        from .tasks import push_access
+
+        push_access(ids, reason)
 
     transaction.on_commit(push)
+
+
+def issue_credential(contract_id: int, login: str) -> None:
+    """PPPoE credentials for a new contract: the contract number as login and a random
+    password (printed in the contract; staff can change it)."""
+    from abonent.accounts import passwords
+
+    from .models import Credential
+
+    Credential.objects.create(contract_id=contract_id, login=login, password=passwords.generate(8))

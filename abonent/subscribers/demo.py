@@ -15,6 +15,7 @@ from abonent.accounts.models import User
 from abonent.billing.models import Account, LedgerEntry
 from abonent.catalog.models import AddOn, ChargingMode, Tariff
 from abonent.core import clock
+from abonent.network.models import Credential
 
 from .models import Address, Contract, ContractAddOn, Subscriber
 from .services import reserve_contract_numbers_through
@@ -239,6 +240,9 @@ def _create_batch(
                     contract=contract, addon=addons["static-ip"], connected_on=contract.signed_on
                 )
             )
+    Credential.objects.bulk_create(
+        Credential(contract=c, login=c.number, password=f"net-{c.number}") for c in contracts
+    )
     Account.objects.bulk_create(accounts)
     LedgerEntry.objects.bulk_create(entries)
     ContractAddOn.objects.bulk_create(links)

@@ -17,6 +17,7 @@ from abonent.catalog.models import Tariff
 from abonent.core import audit, clock, phones
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
+from abonent.network import services as network
 
 from .models import Address, Contract, ContractNumberCounter, Subscriber
 
@@ -133,6 +134,7 @@ def create_contract(
         signed_on=signed_on or clock.today(),
     )
     billing.open_account(contract.pk, tariff.currency)
+    network.issue_credential(contract.pk, number)
     audit.record(
         actor,
         "contract.created",

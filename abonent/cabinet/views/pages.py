@@ -11,7 +11,6 @@ from ..access import me, subscriber_required
 
 # Sections whose issues are not done yet say so plainly rather than pretend.
 UPCOMING = {
-    "traffic": (_("Traffic"), _("Traffic by day and month and your sessions will be here soon.")),
     "support": (_("Support"), _("Questions to support will be here soon.")),
 }
 

@@ -62,6 +62,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "contract": contract,
             "phone": phones.display(contract.subscriber.phone),
             "email_form": EmailForm(initial={"email": contract.subscriber.email}),
+            "credential": getattr(contract, "credential", None),
             "section": "profile",
         },
     )

@@ -125,3 +125,11 @@ def test_access_gate_returns_only_ones_own_contract(make_contract, staff_user):
     assert contract_for_user(theirs.user) == theirs
     with pytest.raises(NotFound):
         contract_for_user(staff_user)
+
+
+def test_a_new_contract_gets_its_own_network_credentials(make_contract):
+    new = make_contract(keep_initial=True)
+    credential = new.contract.credential
+    assert credential.login == new.contract.number
+    assert len(credential.password) == 8
+    assert credential.password != new.initial_password  # the cabinet password opens no network

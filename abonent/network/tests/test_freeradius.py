@@ -1,0 +1,219 @@
+"""The product behind a real FreeRADIUS 3.2 (Debian's), started on free ports with the
+configuration `radius_config` writes, driven with radclient; a pyrad server stands in
+for the router's CoA port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from pyrad import packet
+from pyrad.server import RemoteHost, Server
+
+from abonent.billing.services import post_entry
+from abonent.core.context import Actor
+from abonent.network.coa import dictionary
+from abonent.network.management.commands.radius_config import write_config
+from abonent.network.models import AccessChange, Credential, Nas, Session, TrafficDaily
+from abonent.subscribers.models import Contract
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SECRET = "lab-secret"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class CoaServer(Server):
+    """Stands in for the router: acknowledges CoA and Disconnect, remembers them."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(
+            addresses=["127.0.0.1"],
+            coaport=port,
+            auth_enabled=False,
+            acct_enabled=False,
+            coa_enabled=True,
+            dict=dictionary(),
+            hosts={"127.0.0.1": RemoteHost("127.0.0.1", SECRET.encode(), "lab")},
+        )
+        self.received: list[tuple[str, dict]] = []
+
+    def _answer(self, pkt: packet.Packet, kind: str, code: int) -> None:
+        names = list(pkt.keys())  # pyrad's keys() gives the attribute names
+        self.received.append((kind, {key: pkt[key][0] for key in names}))
+        reply = self.CreateReplyPacket(pkt)
+        reply.code = code
+        self.SendReplyPacket(pkt.fd, reply)
+
+    def HandleCoaPacket(self, pkt: packet.Packet) -> None:
+        self._answer(pkt, "coa", packet.CoAACK)
+
+    def HandleDisconnectPacket(self, pkt: packet.Packet) -> None:
+        self._answer(pkt, "disconnect", packet.DisconnectACK)
+
+
+@pytest.fixture
+def radius(live_server, tmp_path: Path):
+    if shutil.which("freeradius") is None:
+        pytest.fail(
+            "FreeRADIUS is not installed: run scripts/ensure-system-deps.sh (make test does)."
+        )
+    call_command("seed_demo", "--force", "--subscribers", "4", verbosity=0)
+    coa_port = free_udp_port()
+    Nas.objects.create(name="lab", ip="127.0.0.1", secret=SECRET, coa_port=coa_port)
+    for credential in Credential.objects.select_related("contract"):  # seed_demo issued them
+        number = credential.contract.number
+        credential.login, credential.password = f"p{number}", f"pw{number}"
+        credential.save()
+    Contract.objects.filter(number="1000004").update(status="terminated")
+    auth_port, acct_port = free_udp_port(), free_udp_port()
+    directory = write_config(
+        tmp_path / "raddb",
+        api=live_server.url,
+        listen="127.0.0.1",
+        auth_port=auth_port,
+        acct_port=acct_port,
+    )
+    process = subprocess.Popen(
+        ["freeradius", "-X", "-d", str(directory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 15
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if "Ready to process requests" in line:
+            break
+        if process.poll() is not None:
+            break
+    else:
+        process.kill()
+    assert any("Ready to process requests" in line for line in lines), "".join(lines[-30:])
+    log = process.stdout
+    threading.Thread(
+        target=lambda: [None for _ in log], daemon=True
+    ).start()  # keep draining the log
+    coa = CoaServer(coa_port)
+    threading.Thread(target=coa.Run, daemon=True).start()
+
+    class Radius:
+        def send(self, kind: str, **attributes: str) -> str:
+            port = auth_port if kind == "auth" else acct_port
+            body = ",".join(
+                f"{k.replace('_', '-')}={v}"
+                for k, v in {"NAS_IP_Address": "127.0.0.1", **attributes}.items()
+            )
+            result = subprocess.run(
+                ["radclient", "-x", "-r", "1", "-t", "5", f"127.0.0.1:{port}", kind, SECRET],
+                input=body + "\n",
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+            return result.stdout
+
+    yield Radius(), coa
+    process.terminate()
+    process.wait(timeout=5)
+    for server_socket in coa.coafds:
+        server_socket.close()
+
+
+def test_active_contract_gets_its_tariff_speed(radius):
+    rad, _coa = radius
+    out = rad.send("auth", User_Name="p1000001", User_Password="pw1000001")
+    assert "Access-Accept" in out
+    assert 'Mikrotik-Rate-Limit = "300000k/300000k"' in out
+
+
+def test_debtor_gets_the_walled_garden_not_a_reject(radius):
+    rad, _coa = radius
+    out = rad.send("auth", User_Name="p1000002", User_Password="pw1000002")
+    assert "Access-Accept" in out
+    assert 'Mikrotik-Address-List = "abonent-blocked"' in out
+
+
+@pytest.mark.parametrize(
+    ("login", "password"),
+    [("p1000001", "wrong"), ("p1000004", "pw1000004"), ("p1000003", "pw1000003"), ("nobody", "x")],
+)
+def test_rejects(radius, login, password):
+    rad, _coa = radius
+    out = rad.send("auth", User_Name=login, User_Password=password)
+    assert "Access-Reject" in out
+    assert "Mikrotik-Rate-Limit" not in out.split("Access-Reject", 1)[1]
+
+
+def test_accounting_becomes_traffic(radius):
+    rad, _coa = radius
+    common = {"User_Name": "p1000001", "Acct_Session_Id": "S-1"}
+    assert "Accounting-Response" in rad.send("acct", Acct_Status_Type="Start", **common)
+    rad.send(
+        "acct",
+        Acct_Status_Type="Interim-Update",
+        Acct_Input_Octets="1000",
+        Acct_Output_Octets="7000",
+        Acct_Output_Gigawords="1",
+        **common,
+    )
+    rad.send(
+        "acct",
+        Acct_Status_Type="Interim-Update",
+        Acct_Input_Octets="1000",
+        Acct_Output_Octets="7000",
+        Acct_Output_Gigawords="1",
+        **common,
+    )  # a duplicate
+    rad.send(
+        "acct",
+        Acct_Status_Type="Stop",
+        Acct_Input_Octets="3000",
+        Acct_Output_Octets="9000",
+        Acct_Output_Gigawords="1",
+        Acct_Terminate_Cause="Lost-Carrier",
+        **common,
+    )
+    traffic = TrafficDaily.objects.get(contract__number="1000001")
+    assert (traffic.bytes_in, traffic.bytes_out) == (3000, 2**32 + 9000)
+    session = Session.objects.get(session_id="S-1")
+    assert session.stopped_at is not None
+    assert session.terminate_cause == "Lost-Carrier"
+
+
+def test_a_payment_that_unblocks_sends_a_coa(radius):
+    rad, coa = radius
+    rad.send("acct", Acct_Status_Type="Start", User_Name="p1000002", Acct_Session_Id="S-2")
+    debtor = Contract.objects.get(number="1000002")
+    post_entry(
+        debtor.account.pk,
+        kind="payment",
+        amount=1000_00,
+        idempotency_key="unblock",
+        description="p",
+        actor=Actor.system(),
+    )
+    debtor.refresh_from_db()
+    assert debtor.status == "active"
+    deadline = time.monotonic() + 5
+    while not coa.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    kind, attributes = coa.received[0]
+    assert kind == "coa"
+    assert attributes["User-Name"] == "p1000002"
+    assert attributes["Acct-Session-Id"] == "S-2"
+    assert attributes["Mikrotik-Rate-Limit"] == "300000k/300000k"
+    assert AccessChange.objects.get().result == "ack"

@@ -1,0 +1,157 @@
+"""Hostile and broken accounting never crashes the ingest or corrupts the totals."""
+
+import pytest
+from django.test import Client
+
+from abonent.network import radius
+from abonent.network.models import Credential, Nas, Session, TrafficDaily
+
+pytestmark = pytest.mark.django_db
+
+
+def attrs(**values):
+    return {k.replace("_", "-"): {"type": "string", "value": [v]} for k, v in values.items()}
+
+
+@pytest.fixture
+def lab(contract):
+    Nas.objects.create(name="lab", ip="10.0.0.1", secret="s")
+    credential = Credential.objects.get(contract=contract)  # issued with the contract
+    credential.login, credential.password = "p1", "pw"
+    credential.save()
+    return contract
+
+
+def acct(kind, session="A", nas="10.0.0.1", **extra):
+    return radius.accounting(
+        attrs(
+            Acct_Status_Type=kind,
+            Acct_Session_Id=session,
+            NAS_IP_Address=nas,
+            User_Name="p1",
+            **extra,
+        )
+    )
+
+
+def totals():
+    row = TrafficDaily.objects.first()
+    return (row.bytes_in, row.bytes_out) if row else (0, 0)
+
+
+def test_out_of_order_and_duplicate_interims(lab):
+    acct("Start")
+    acct("Interim-Update", Acct_Input_Octets="500", Acct_Output_Octets="900")
+    acct("Interim-Update", Acct_Input_Octets="300", Acct_Output_Octets="400")  # an older one, late
+    acct("Interim-Update", Acct_Input_Octets="500", Acct_Output_Octets="900")  # a duplicate
+    assert totals() == (500, 900)
+
+
+def test_stop_without_start(lab):
+    assert (
+        acct(
+            "Stop",
+            session="B",
+            Acct_Input_Octets="10",
+            Acct_Output_Octets="20",
+            Acct_Session_Time="60",
+            Acct_Terminate_Cause="User-Request",
+        )
+        == "stop"
+    )
+    session = Session.objects.get(session_id="B")
+    assert (session.bytes_in, session.bytes_out, session.terminate_cause) == (
+        10,
+        20,
+        "User-Request",
+    )
+    assert totals() == (10, 20)
+    assert acct("Interim-Update", session="B", Acct_Input_Octets="99") == "after_stop"
+    assert totals() == (10, 20)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"Acct_Input_Octets": "-5"},
+        {"Acct_Input_Octets": "4294967296"},  # not a 32-bit counter
+        {"Acct_Output_Gigawords": "999999999"},  # absurd: petabytes in one update
+        {"Acct_Input_Octets": "lots"},
+    ],
+)
+def test_absurd_counters_are_ignored(lab, extra):
+    acct("Start")
+    assert acct("Interim-Update", **extra) == "bad_counters"
+    assert totals() == (0, 0)
+
+
+def test_unknown_nas_and_garbage(lab, caplog):
+    assert acct("Start", nas="10.9.9.9") == "unknown_nas"
+    assert acct("Start", nas="not an ip") == "unknown_nas"
+    assert acct("Reboot") == "ignored"
+    assert radius.accounting({}) == "unknown_nas"
+    assert "not in the registry" in caplog.text
+    assert not Session.objects.exists()
+
+
+def test_unknown_login_is_recorded_without_traffic(lab):
+    radius.accounting(
+        attrs(
+            Acct_Status_Type="Interim-Update",
+            Acct_Session_Id="X",
+            NAS_IP_Address="10.0.0.1",
+            User_Name="stranger",
+            Acct_Input_Octets="100",
+        )
+    )
+    assert Session.objects.get(session_id="X").contract is None
+    assert not TrafficDaily.objects.exists()
+
+
+def test_endpoints_need_the_key(lab, settings):
+    body = '{"User-Name": {"type": "string", "value": ["p1"]}}'
+    assert (
+        Client().post("/radius/authorize/", body, content_type="application/json").status_code
+        == 403
+    )
+    headers = {"X-Abonent-Radius-Key": settings.RADIUS_API_KEY}
+    assert (
+        Client()
+        .post("/radius/authorize/", "not json", content_type="application/json", headers=headers)
+        .status_code
+        == 404
+    )  # parsed as empty: unknown login
+    assert (
+        Client()
+        .post("/radius/accounting/", "[1]", content_type="application/json", headers=headers)
+        .status_code
+        == 204
+    )
+
+
+def test_traffic_pages_and_api(lab, subscriber_client):
+    acct("Start", Framed_IP_Address="100.64.0.10")
+    acct("Interim-Update", Acct_Input_Octets="2048", Acct_Output_Octets="1048576")
+    page = subscriber_client.get("/traffic/").content.decode()
+    assert "100.64.0.10" in page
+    assert 'data-testid="traffic-chart"' in page
+    assert "1,0" in page or "1.0" in page  # 1 MB downloaded
+    token = (
+        Client()
+        .post(
+            "/api/v1/auth/login",
+            {"contract_number": lab.number, "password": "correct horse battery"},
+            content_type="application/json",
+        )
+        .json()["access_token"]
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    rows = Client().get("/api/v1/traffic?granularity=month", headers=auth).json()
+    assert rows[0]["bytes_out"] == 1048576
+    sessions = Client().get("/api/v1/sessions", headers=auth).json()
+    assert sessions[0]["ip"] == "100.64.0.10"
+    assert Client().get("/api/v1/traffic?granularity=year", headers=auth).status_code == 400
+    assert (
+        Client().get("/api/v1/traffic?from=2026-12-01&to=2026-11-01", headers=auth).status_code
+        == 400
+    )
