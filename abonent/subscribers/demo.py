@@ -15,7 +15,7 @@ from abonent.accounts.models import User
 from abonent.billing.models import Account, LedgerEntry
 from abonent.catalog.models import AddOn, ChargingMode, Tariff
 from abonent.core import clock
-from abonent.network.models import Credential
+from abonent.network.models import Credential, TrafficDaily
 
 from .models import Address, Contract, ContractAddOn, Subscriber
 from .services import reserve_contract_numbers_through
@@ -243,6 +243,31 @@ def _create_batch(
     Credential.objects.bulk_create(
         Credential(contract=c, login=c.number, password=f"net-{c.number}") for c in contracts
     )
+    TrafficDaily.objects.bulk_create(_traffic_history(contracts, today))
     Account.objects.bulk_create(accounts)
     LedgerEntry.objects.bulk_create(entries)
     ContractAddOn.objects.bulk_create(links)
+
+
+TRAFFIC_DAYS = 30
+
+
+def _traffic_history(contracts: list[Contract], today: dt.date) -> list[TrafficDaily]:
+    """A month of plausible daily traffic for the first demo subscribers (the traffic page
+    has something to show without a router); deterministic, not random."""
+    rows = []
+    for contract in contracts:
+        index = int(contract.number) - FIRST_NUMBER + 1
+        if index > ARGON2_DEMO_COUNT:
+            break
+        for back in range(1, TRAFFIC_DAYS + 1):
+            base = (index * 7919 + back * 104729) % 9000 + 500  # MB
+            rows.append(
+                TrafficDaily(
+                    contract=contract,
+                    day=today - dt.timedelta(days=back),
+                    bytes_in=base * 1024**2 // 9,
+                    bytes_out=base * 1024**2,
+                )
+            )
+    return rows

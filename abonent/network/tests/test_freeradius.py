@@ -17,6 +17,7 @@ from pyrad import packet
 from pyrad.server import RemoteHost, Server
 
 from abonent.billing.services import post_entry
+from abonent.core import clock
 from abonent.core.context import Actor
 from abonent.network.coa import dictionary
 from abonent.network.management.commands.radius_config import write_config
@@ -111,6 +112,8 @@ def radius(live_server, tmp_path: Path):
     threading.Thread(target=coa.Run, daemon=True).start()
 
     class Radius:
+        auth, acct = auth_port, acct_port
+
         def send(self, kind: str, **attributes: str) -> str:
             port = auth_port if kind == "auth" else acct_port
             body = ",".join(
@@ -187,7 +190,7 @@ def test_accounting_becomes_traffic(radius):
         Acct_Terminate_Cause="Lost-Carrier",
         **common,
     )
-    traffic = TrafficDaily.objects.get(contract__number="1000001")
+    traffic = TrafficDaily.objects.get(contract__number="1000001", day=clock.today())
     assert (traffic.bytes_in, traffic.bytes_out) == (3000, 2**32 + 9000)
     session = Session.objects.get(session_id="S-1")
     assert session.stopped_at is not None
@@ -217,3 +220,27 @@ def test_a_payment_that_unblocks_sends_a_coa(radius):
     assert attributes["Acct-Session-Id"] == "S-2"
     assert attributes["Mikrotik-Rate-Limit"] == "300000k/300000k"
     assert AccessChange.objects.get().result == "ack"
+
+
+def test_the_local_nas_simulator_produces_traffic(radius):
+    rad, _coa = radius
+    TrafficDaily.objects.all().delete()  # forget seed_demo's history, count only the simulator
+    call_command(
+        "simulate_nas",
+        "--auth-port",
+        str(rad.auth),
+        "--acct-port",
+        str(rad.acct),
+        "--subscribers",
+        "2",
+        "--interims",
+        "1",
+        "--interval",
+        "0.05",
+        verbosity=0,
+    )
+    assert TrafficDaily.objects.count() == 2
+    assert (
+        Session.objects.filter(stopped_at__isnull=False, terminate_cause="User-Request").count()
+        == 2
+    )
