@@ -155,3 +155,50 @@ def test_traffic_pages_and_api(lab, subscriber_client):
         Client().get("/api/v1/traffic?from=2026-12-01&to=2026-11-01", headers=auth).status_code
         == 400
     )
+
+
+def test_reply_attributes_follow_the_contract(lab):
+    from abonent.catalog.models import AddOn
+    from abonent.subscribers.models import ContractAddOn
+
+    credential = Credential.objects.get(contract=lab)
+    accel = Nas.objects.create(name="accel", ip="10.0.0.2", secret="s", vendor=Nas.Vendor.ACCEL)
+    mikrotik = Nas.objects.get(ip="10.0.0.1")
+    assert (
+        radius.reply_for(lab, credential, mikrotik).attributes["reply:Mikrotik-Rate-Limit"]
+        == "300000k/300000k"
+    )
+    assert radius.reply_for(lab, credential, accel).attributes["reply:Filter-Id"] == "300000/300000"
+    credential.static_ip = "198.51.100.7"
+    credential.save()
+    assert "reply:Framed-IP-Address" not in radius.reply_for(lab, credential, mikrotik).attributes
+    ip = AddOn.objects.create(code="static-ip", name="IP", price=150_00)
+    ContractAddOn.objects.create(contract=lab, addon=ip, connected_on=lab.signed_on)
+    assert (
+        radius.reply_for(lab, credential, mikrotik).attributes["reply:Framed-IP-Address"]
+        == "198.51.100.7"
+    )
+    lab.status = "suspended"
+    assert radius.reply_for(lab, credential, mikrotik).status == 401
+
+
+def test_coa_goes_only_to_open_sessions_and_disconnects_a_suspension(lab, monkeypatch):
+    from abonent.network import coa
+
+    sent = []
+    monkeypatch.setattr(
+        coa, "_send", lambda session, code, attrs: sent.append((code, attrs)) or "ack"
+    )
+    acct("Start", session="open")
+    acct("Stop", session="closed")
+    coa.push([lab.pk], "tariff changed")
+    assert len(sent) == 1
+    assert sent[0][1]["Mikrotik-Rate-Limit"] == "300000k/300000k"
+    lab.status = "suspended"
+    lab.save()
+    changes = coa.push([lab.pk], "suspended")
+    assert changes[0].kind == "disconnect"
+    monkeypatch.setattr(coa, "_send", lambda session, code, attrs: "nak" if code == 43 else "ack")
+    lab.status = "active"
+    lab.save()
+    assert coa.push([lab.pk], "refused")[0].kind == "disconnect"  # CoA refused → disconnect
