@@ -185,10 +185,13 @@ def test_reply_attributes_follow_the_contract(lab):
 def test_coa_goes_only_to_open_sessions_and_disconnects_a_suspension(lab, monkeypatch):
     from abonent.network import coa
 
-    sent = []
-    monkeypatch.setattr(
-        coa, "_send", lambda session, code, attrs: sent.append((code, attrs)) or "ack"
-    )
+    sent: list[tuple[int, dict]] = []
+
+    def record(session, code, attrs):
+        sent.append((code, attrs))
+        return "ack"
+
+    monkeypatch.setattr(coa, "_send", record)
     acct("Start", session="open")
     acct("Stop", session="closed")
     coa.push([lab.pk], "tariff changed")
