@@ -142,3 +142,30 @@ def saved_card(contract):
         return SavedMethod.objects.get(contract=contract, active=True)
 
     return make
+
+
+@pytest.fixture
+def november_10():
+    """The clock stands still on 10 November 2026, 15:00 Moscow (30 days: 20 ₽ a day at 600 ₽)."""
+    import time_machine
+
+    with time_machine.travel(
+        dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC), tick=False
+    ) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def funded(contract):
+    """The contract with a 1000 ₽ payment on its balance."""
+    from abonent.billing.services import post_entry
+
+    post_entry(
+        contract.account.pk,
+        kind="payment",
+        amount=1000_00,
+        idempotency_key="funded",
+        description="Оплата",
+        actor=Actor.system(),
+    )
+    return contract

@@ -1,7 +1,4 @@
-import datetime as dt
-
 import pytest
-import time_machine
 from django.test import Client
 from pypdf import PdfReader
 
@@ -13,21 +10,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC), tick=False):
-        yield
+def _clock(november_10):
+    return november_10
 
 
 @pytest.fixture
-def api(contract):
-    post_entry(
-        contract.account.pk,
-        kind="payment",
-        amount=1000_00,
-        idempotency_key="p",
-        description="Оплата",
-        actor=Actor.system(),
-    )
+def api(funded):
+    contract = funded
     token = (
         Client()
         .post(

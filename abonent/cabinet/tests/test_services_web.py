@@ -1,7 +1,4 @@
-import datetime as dt
-
 import pytest
-import time_machine
 
 from abonent.billing.models import Suspension, TariffChange
 from abonent.billing.services import post_entry
@@ -12,22 +9,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC), tick=False):
-        yield
-
-
-@pytest.fixture
-def funded(contract):
-    post_entry(
-        contract.account.pk,
-        kind="payment",
-        amount=1000_00,
-        idempotency_key="p",
-        description="Оплата",
-        actor=Actor.system(),
-    )
-    return contract
+def _clock(november_10):
+    return november_10
 
 
 def test_services_page_lists_tariffs_and_addons(subscriber_client, funded):
