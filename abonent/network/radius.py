@@ -95,7 +95,7 @@ def authorize(packet: dict[str, Any]) -> Decision:
     return reply_for(credential.contract, credential, nas)
 
 
-def _counter(packet: dict[str, Any], octets: str, gigawords: str) -> int | None:
+def counter(packet: dict[str, Any], octets: str, gigawords: str) -> int | None:
     try:
         low = int(value(packet, octets) or 0)
         high = int(value(packet, gigawords) or 0)
@@ -120,8 +120,8 @@ def accounting(packet: dict[str, Any]) -> str:
         return "unknown_nas"
     if kind not in ("Start", "Interim-Update", "Stop") or not session_id:
         return "ignored"
-    bytes_in = _counter(packet, "Acct-Input-Octets", "Acct-Input-Gigawords")
-    bytes_out = _counter(packet, "Acct-Output-Octets", "Acct-Output-Gigawords")
+    bytes_in = counter(packet, "Acct-Input-Octets", "Acct-Input-Gigawords")
+    bytes_out = counter(packet, "Acct-Output-Octets", "Acct-Output-Gigawords")
     if bytes_in is None or bytes_out is None:
         logger.warning("accounting with absurd counters ignored: %s/%s", nas.ip, session_id)
         return "bad_counters"

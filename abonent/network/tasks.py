@@ -1,11 +1,14 @@
 import datetime as dt
+from pathlib import Path
 
+from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from abonent.core import clock
 
 from . import coa
+from .detail import ingest_directory
 from .models import Session
 
 STALE_AFTER = dt.timedelta(minutes=30)
@@ -24,3 +27,10 @@ def close_stale_sessions() -> None:
     Session.objects.filter(stopped_at__isnull=True, updated_at__lt=now - STALE_AFTER).update(
         stopped_at=now, terminate_cause="Stale"
     )
+
+
+@db_periodic_task(crontab(minute="*"))
+def ingest_buffered_accounting() -> None:
+    """Every minute, when FreeRADIUS buffers accounting in detail files."""
+    if settings.RADIUS_DETAIL_DIR:
+        ingest_directory(Path(settings.RADIUS_DETAIL_DIR))

@@ -252,3 +252,5 @@ RECEIPT_TAX_SYSTEM_CODE = int(os.environ.get("RECEIPT_TAX_SYSTEM_CODE", "1"))
 
 # FreeRADIUS talks to /radius/ with this key (rlm_rest header); see `manage.py radius_config`.
 RADIUS_API_KEY = os.environ.get("RADIUS_API_KEY", "local-radius-key")
+# With `radius_config --accounting detail`: the radacct directory the worker loads every minute.
+RADIUS_DETAIL_DIR = os.environ.get("RADIUS_DETAIL_DIR", "")

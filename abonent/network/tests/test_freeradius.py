@@ -63,6 +63,44 @@ class CoaServer(Server):
         self._answer(pkt, "disconnect", packet.DisconnectACK)
 
 
+def start_freeradius(directory: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        ["freeradius", "-X", "-d", str(directory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 15
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if "Ready to process requests" in line or process.poll() is not None:
+            break
+    assert any("Ready to process requests" in line for line in lines), "".join(lines[-30:])
+    log = process.stdout
+    threading.Thread(
+        target=lambda: [None for _ in log], daemon=True
+    ).start()  # keep draining the log
+    return process
+
+
+def radclient(port: int, kind: str, **attributes: str) -> str:
+    body = ",".join(
+        f"{k.replace('_', '-')}={v}"
+        for k, v in {"NAS_IP_Address": "127.0.0.1", **attributes}.items()
+    )
+    result = subprocess.run(
+        ["radclient", "-x", "-r", "1", "-t", "5", f"127.0.0.1:{port}", kind, SECRET],
+        input=body + "\n",
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    return result.stdout
+
+
 @pytest.fixture
 def radius(live_server, tmp_path: Path):
     if shutil.which("freeradius") is None:
@@ -85,29 +123,7 @@ def radius(live_server, tmp_path: Path):
         auth_port=auth_port,
         acct_port=acct_port,
     )
-    process = subprocess.Popen(
-        ["freeradius", "-X", "-d", str(directory)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    deadline = time.monotonic() + 15
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if "Ready to process requests" in line:
-            break
-        if process.poll() is not None:
-            break
-    else:
-        process.kill()
-    assert any("Ready to process requests" in line for line in lines), "".join(lines[-30:])
-    log = process.stdout
-    threading.Thread(
-        target=lambda: [None for _ in log], daemon=True
-    ).start()  # keep draining the log
+    process = start_freeradius(directory)
     coa = CoaServer(coa_port)
     threading.Thread(target=coa.Run, daemon=True).start()
 
@@ -115,19 +131,7 @@ def radius(live_server, tmp_path: Path):
         auth, acct = auth_port, acct_port
 
         def send(self, kind: str, **attributes: str) -> str:
-            port = auth_port if kind == "auth" else acct_port
-            body = ",".join(
-                f"{k.replace('_', '-')}={v}"
-                for k, v in {"NAS_IP_Address": "127.0.0.1", **attributes}.items()
-            )
-            result = subprocess.run(
-                ["radclient", "-x", "-r", "1", "-t", "5", f"127.0.0.1:{port}", kind, SECRET],
-                input=body + "\n",
-                capture_output=True,
-                text=True,
-                timeout=20,
-            )
-            return result.stdout
+            return radclient(auth_port if kind == "auth" else acct_port, kind, **attributes)
 
     yield Radius(), coa
     process.terminate()
@@ -244,3 +248,66 @@ def test_the_local_nas_simulator_produces_traffic(radius):
         Session.objects.filter(stopped_at__isnull=False, terminate_cause="User-Request").count()
         == 2
     )
+
+
+def test_buffered_accounting_survives_the_product_being_down_then_loads_in_bulk(tmp_path):
+    """Accounting into detail files is answered while the API is unreachable; the bulk
+    reader then loads it with the same rules (maxima, Stop, gigawords)."""
+    from abonent.network.detail import ingest_directory
+
+    call_command("seed_demo", "--force", "--subscribers", "3", verbosity=0)
+    Nas.objects.create(name="lab", ip="127.0.0.1", secret=SECRET)
+    acct_port = free_udp_port()
+    directory = write_config(
+        tmp_path / "raddb",
+        api="http://127.0.0.1:9",
+        listen="127.0.0.1",
+        auth_port=free_udp_port(),
+        acct_port=acct_port,
+        accounting="detail",
+    )
+    process = start_freeradius(directory)
+    try:
+        common = {"User_Name": "1000001", "Acct_Session_Id": "D-1"}
+        assert "Accounting-Response" in radclient(
+            acct_port, "acct", Acct_Status_Type="Start", **common
+        )
+        radclient(
+            acct_port,
+            "acct",
+            Acct_Status_Type="Interim-Update",
+            Acct_Input_Octets="700",
+            Acct_Output_Octets="5",
+            Acct_Output_Gigawords="2",
+            **common,
+        )
+        radclient(
+            acct_port,
+            "acct",
+            Acct_Status_Type="Interim-Update",
+            Acct_Input_Octets="300",
+            Acct_Output_Octets="1",
+            Acct_Output_Gigawords="1",
+            **common,
+        )  # late, older
+        radclient(
+            acct_port,
+            "acct",
+            Acct_Status_Type="Stop",
+            Acct_Input_Octets="900",
+            Acct_Output_Octets="9",
+            Acct_Output_Gigawords="2",
+            Acct_Terminate_Cause="Lost-Carrier",
+            **common,
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+    assert not Session.objects.exists()  # nothing reached the database yet
+    totals = ingest_directory(directory / "radacct", include_open=True)
+    assert (totals["records"], totals["sessions"], totals["ignored"]) == (4, 1, 0)
+    traffic = TrafficDaily.objects.get(contract__number="1000001", day=clock.today())
+    assert (traffic.bytes_in, traffic.bytes_out) == (900, 2 * 2**32 + 9)
+    session = Session.objects.get(session_id="D-1")
+    assert session.terminate_cause == "Lost-Carrier"
+    assert ingest_directory(directory / "radacct", include_open=True)["files"] == 0  # loaded once

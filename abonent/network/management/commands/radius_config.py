@@ -23,11 +23,14 @@ def write_config(
     auth_port: int,
     acct_port: int,
     extra_clients: list[dict[str, str]] | None = None,
+    accounting: str = "rest",
 ) -> Path:
     """Render radiusd.conf and clients.conf into `directory` (files 0644: FreeRADIUS
     refuses world-writable configuration)."""
     directory = directory.resolve()
-    for sub in ("", "log", "run"):
+    if accounting not in ("rest", "detail"):
+        raise CommandError("--accounting is rest or detail.")
+    for sub in ("", "log", "run", "radacct"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
     clients = [
         {"name": f"nas{n.pk}", "ip": n.ip, "secret": n.secret}
@@ -44,6 +47,7 @@ def write_config(
         "listen": listen,
         "auth_port": auth_port,
         "acct_port": acct_port,
+        "accounting": accounting,
         "key_header": KEY_HEADER,
         "key": settings.RADIUS_API_KEY,
         "clients": clients,
@@ -68,6 +72,12 @@ class Command(BaseCommand):
         parser.add_argument("--listen", default="127.0.0.1")
         parser.add_argument("--auth-port", type=int, default=1812)
         parser.add_argument("--acct-port", type=int, default=1813)
+        parser.add_argument(
+            "--accounting",
+            choices=["rest", "detail"],
+            default="rest",
+            help="detail: buffer accounting in files for `ingest_accounting` (high volume)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = write_config(
@@ -76,5 +86,6 @@ class Command(BaseCommand):
             listen=options["listen"],
             auth_port=options["auth_port"],
             acct_port=options["acct_port"],
+            accounting=options["accounting"],
         )
         self.stdout.write(f"Configuration written to {path}. Start: freeradius -f -d {path}")

@@ -1,0 +1,91 @@
+"""The detail-file reader: the same accounting rules as the per-packet path, in bulk."""
+
+import pytest
+
+from abonent.network.detail import ingest, ingest_directory, parse
+from abonent.network.models import Credential, Nas, Session, TrafficDaily
+
+pytestmark = pytest.mark.django_db
+
+FILE = """Fri Nov 27 15:19:31 2026
+\tNAS-IP-Address = 10.0.0.1
+\tAcct-Status-Type = Interim-Update
+\tAcct-Session-Id = "S1"
+\tUser-Name = "p1"
+\tAcct-Input-Octets = 500
+\tAcct-Output-Octets = 900
+\tAcct-Session-Time = 60
+
+Fri Nov 27 15:19:32 2026
+\tNAS-IP-Address = 10.0.0.1
+\tAcct-Status-Type = Interim-Update
+\tAcct-Session-Id = "S1"
+\tUser-Name = "p1"
+\tAcct-Input-Octets = 300
+\tAcct-Output-Octets = 400
+
+Fri Nov 27 15:19:33 2026
+\tNAS-IP-Address = 10.0.0.1
+\tAcct-Status-Type = Interim-Update
+\tAcct-Session-Id = "S1"
+\tUser-Name = "p1"
+\tAcct-Input-Octets = "not a number"
+
+Fri Nov 27 15:19:34 2026
+\tNAS-IP-Address = 192.0.2.99
+\tAcct-Status-Type = Start
+\tAcct-Session-Id = "X"
+\tUser-Name = "p1"
+"""
+
+
+@pytest.fixture
+def lab(contract):
+    Nas.objects.create(name="lab", ip="10.0.0.1", secret="s")
+    credential = Credential.objects.get(contract=contract)
+    credential.login = "p1"
+    credential.save()
+    return contract
+
+
+def traffic():
+    row = TrafficDaily.objects.get()
+    return row.bytes_in, row.bytes_out
+
+
+def test_parse_reads_records_and_unquotes():
+    records = parse(FILE)
+    assert len(records) == 4
+    assert records[0]["Acct-Session-Id"] == "S1"
+    assert records[0]["Acct-Input-Octets"] == "500"
+
+
+def test_batch_keeps_maxima_ignores_garbage_and_unknown_nas(lab):
+    stats = ingest(parse(FILE))
+    assert stats == {"records": 4, "sessions": 1, "ignored": 2}
+    assert traffic() == (500, 900)
+    session = Session.objects.get(session_id="S1")
+    assert session.contract == lab
+    assert session.stopped_at is None
+
+
+def test_later_batches_add_only_the_growth_and_a_replay_adds_nothing(lab):
+    ingest(parse(FILE))
+    ingest(parse(FILE))  # the same file loaded again
+    assert traffic() == (500, 900)
+    later = FILE.replace("= 500", "= 800").replace("= 900", "= 1000")
+    stop = later.replace("Interim-Update", "Stop", 1)
+    ingest(parse(stop))
+    assert traffic() == (800, 1000)
+    assert Session.objects.get(session_id="S1").stopped_at is not None
+    ingest(parse(later.replace("= 800", "= 5000")))  # after Stop a session is closed
+    assert traffic() == (800, 1000)
+
+
+def test_directory_loads_settled_files_once(lab, tmp_path):
+    (tmp_path / "detail-20261127-1519").write_text(FILE)
+    assert ingest_directory(tmp_path, settle_seconds=3600)["files"] == 0  # still being written
+    assert ingest_directory(tmp_path, settle_seconds=0)["files"] == 1
+    assert ingest_directory(tmp_path, settle_seconds=0)["files"] == 0
+    assert (tmp_path / "detail-20261127-1519.done").exists()
+    assert traffic() == (500, 900)
