@@ -41,7 +41,7 @@ def prepare_database(base_url: str, name: str, reuse: bool) -> str:
     )
     exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
     if exists and not reuse:
-        admin.execute(f'DROP DATABASE "{name}"')
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         exists = None
     if not exists:
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -121,13 +121,18 @@ def ingest(records: Iterable[dict[str, str]]) -> dict[str, int]:
 # fresh snapshot reads counters nobody else can move until commit.
 _LOCK_SQL = """
 SELECT 1 FROM network_session s
-JOIN (VALUES {values}) AS i (nas_id, session_id) ON i.nas_id = s.nas_id AND i.session_id = s.session_id
+JOIN unnest(%(nas)s::bigint[], %(session)s::text[]) AS i (nas_id, session_id)
+  ON i.nas_id = s.nas_id AND i.session_id = s.session_id
 ORDER BY s.id FOR UPDATE OF s
 """
 
 _STORE_SQL = """
 WITH incoming (nas_id, session_id, contract_id, login, framed_ip, started_at, bytes_in, bytes_out, stopped_at,
-               terminate_cause) AS (VALUES {values}),
+               terminate_cause) AS (
+    SELECT * FROM unnest(%(nas)s::bigint[], %(session)s::text[], %(contract)s::bigint[], %(login)s::text[],
+                         %(ip)s::text[], %(started)s::timestamptz[], %(bytes_in)s::bigint[],
+                         %(bytes_out)s::bigint[], %(stopped)s::timestamptz[], %(cause)s::text[])
+),
 old AS (
     SELECT s.nas_id, s.session_id, s.bytes_in, s.bytes_out
     FROM network_session s JOIN incoming i ON i.nas_id = s.nas_id AND i.session_id = s.session_id
@@ -179,35 +184,28 @@ def _store(items: list[tuple[tuple[int, str], dict[str, Any]]], contracts: dict[
             }
             radius.accounting({k: {"value": [v]} for k, v in packet.items()})
         return
-    placeholders: list[str] = []
-    keys: list[str] = []
+    # One array per column: the statement stays small however big the batch is.
     params: dict[str, Any] = {"now": now, "day": clock.today()}
-    for n, ((nas_id, session_id), row) in enumerate(items):
-        keys.append(f"(%(n{n})s::bigint, %(s{n})s)")
-        placeholders.append(
-            f"(%(n{n})s::bigint, %(s{n})s, %(c{n})s::bigint, %(l{n})s, %(ip{n})s, %(st{n})s::timestamptz, "
-            f"%(bi{n})s::bigint, %(bo{n})s::bigint, %(sp{n})s::timestamptz, %(tc{n})s)"
-        )
-        params.update(
-            {
-                f"n{n}": nas_id,
-                f"s{n}": session_id,
-                f"c{n}": contracts.get(row["login"]),
-                f"l{n}": row["login"],
-                f"ip{n}": row["ip"],
-                f"st{n}": now - dt.timedelta(seconds=row["seconds"]),
-                f"bi{n}": row["bytes_in"],
-                f"bo{n}": row["bytes_out"],
-                f"sp{n}": now if row["stop"] else None,
-                f"tc{n}": row["cause"],
-            }
-        )
+    columns = ("nas", "session", "contract", "login", "ip", "started", "bytes_in", "bytes_out")
+    for name in (*columns, "stopped", "cause"):
+        params[name] = []
+    for (nas_id, session_id), row in items:
+        params["nas"].append(nas_id)
+        params["session"].append(session_id)
+        params["contract"].append(contracts.get(row["login"]))
+        params["login"].append(row["login"])
+        params["ip"].append(row["ip"])
+        params["started"].append(now - dt.timedelta(seconds=row["seconds"]))
+        params["bytes_in"].append(row["bytes_in"])
+        params["bytes_out"].append(row["bytes_out"])
+        params["stopped"].append(now if row["stop"] else None)
+        params["cause"].append(row["cause"])
     with transaction.atomic(), connection.cursor() as cursor:
         # Ingesters queue behind each other: two batches inserting the same new session
         # at once would each count it from zero.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
-        cursor.execute(_LOCK_SQL.format(values=", ".join(keys)), params)
-        cursor.execute(_STORE_SQL.format(values=", ".join(placeholders)), params)
+        cursor.execute(_LOCK_SQL, params)
+        cursor.execute(_STORE_SQL, params)
 
 
 def ingest_directory(
