@@ -261,7 +261,6 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
 
     from abonent.network.detail import ingest_directory
@@ -315,26 +314,24 @@ def main() -> None:
             accounting="detail",
         )
         baseline_dir = baseline_config(product_dir, Path(tmp) / "baseline", users)
-        _wait_for_web(web_port, settings.RADIUS_API_KEY)
+        _wait_for_web(web_port)
 
         results: dict[str, dict[str, float]] = {}
-        radiusd = start_freeradius(baseline_dir)
         try:
-            results["auth alone"] = blast(auth_port, auth_packets, args.seconds)
-            results["acct alone"] = blast(acct_port, acct_packets("bench-a-"), args.seconds)
+            for label, config, tag in (("alone", baseline_dir, "a"), ("product", product_dir, "p")):
+                radiusd = start_freeradius(config)
+                try:
+                    results[f"auth {label}"] = blast(auth_port, auth_packets, args.seconds)
+                    acct = acct_packets(f"bench-{tag}-")
+                    results[f"acct {label}"] = blast(acct_port, acct, args.seconds)
+                finally:
+                    stop(radiusd)
         finally:
-            stop(radiusd)
-        radiusd = start_freeradius(product_dir)
-        try:
-            results["auth product"] = blast(auth_port, auth_packets, args.seconds)
-            results["acct product"] = blast(acct_port, acct_packets("bench-p-"), args.seconds)
-        finally:
-            stop(radiusd)
             web.terminate()
             web.wait(timeout=10)
-        t0 = time.perf_counter()
         if os.environ.get("BENCH_KEEP"):
             shutil.copytree(tmp, os.environ["BENCH_KEEP"], dirs_exist_ok=True)
+        t0 = time.perf_counter()
         loaded = ingest_directory(product_dir / "radacct", include_open=True)
         ingest_seconds = time.perf_counter() - t0
 
@@ -372,7 +369,7 @@ def _version() -> str:
     return match.group(1) if match else "?"
 
 
-def _wait_for_web(port: int, key: str) -> None:
+def _wait_for_web(port: int) -> None:
     import httpx
 
     deadline = time.monotonic() + 20

@@ -1,9 +1,15 @@
 """The detail-file reader: the same accounting rules as the per-packet path, in bulk."""
 
+import os
+import time
+from io import StringIO
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from abonent.network.detail import ingest, ingest_directory, parse
 from abonent.network.models import Credential, Nas, Session, TrafficDaily
+from abonent.network.tasks import ingest_buffered_accounting
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +95,22 @@ def test_directory_loads_settled_files_once(lab, tmp_path):
     assert ingest_directory(tmp_path, settle_seconds=0)["files"] == 0
     assert (tmp_path / "detail-20261127-1519.done").exists()
     assert traffic() == (500, 900)
+
+
+def test_command_and_worker_job_load_the_directory(lab, tmp_path, settings):
+    with pytest.raises(CommandError):
+        call_command("ingest_accounting", "--dir", str(tmp_path / "missing"))
+    (tmp_path / "detail-20261127-1519").write_text(FILE)
+    out = StringIO()
+    call_command("ingest_accounting", "--dir", str(tmp_path), "--all", stdout=out)
+    assert "1 file(s), 4 record(s), 1 session(s), 2 ignored." in out.getvalue()
+    later = FILE.replace("= 500", "= 800")
+    (tmp_path / "detail-20261127-1520").write_text(later)
+    settings.RADIUS_DETAIL_DIR = ""
+    ingest_buffered_accounting.call_local()  # not configured: leaves the file alone
+    assert traffic() == (500, 900)
+    settings.RADIUS_DETAIL_DIR = str(tmp_path)
+    old = time.time() - 60
+    os.utime(tmp_path / "detail-20261127-1520", (old, old))
+    ingest_buffered_accounting.call_local()
+    assert traffic() == (800, 900)
