@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, TypeVar
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from abonent.catalog.models import ChargingMode
@@ -13,7 +15,9 @@ from abonent.subscribers.models import Contract
 
 from ..models import LedgerEntry
 from ..rules import charge_amount
-from ..services import post_entry
+from ..services import lock_account, post_entry
+
+M = TypeVar("M", bound=models.Model)
 
 
 class PolicyViolation(DomainError):
@@ -65,3 +69,14 @@ def refund_fee(contract_id: int, fee: int, key: str, description: str, actor: Ac
             description=description,
             actor=actor,
         )
+
+
+def locked_own(model: type[M], contract_id: int, pk: int) -> M:
+    """Lock the contract's account, then load one of its own records: another
+    contract's id is NotFound, as if it did not exist."""
+    lock_account(contract_id)
+    manager: Any = model._default_manager
+    item = manager.filter(pk=pk, contract_id=contract_id).first()
+    if item is None:
+        raise NotFound()
+    return item

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from abonent.catalog.models import AddOn, BillingPolicy
 from abonent.core import audit, clock
 from abonent.core.context import Actor
-from abonent.core.errors import NotFound, ValidationFailed
+from abonent.core.errors import ValidationFailed
 from abonent.network.services import apply_access
 from abonent.subscribers.models import Contract
 
@@ -21,6 +21,7 @@ from .common import (
     InsufficientFunds,
     PolicyViolation,
     load_contract,
+    locked_own,
     refund_fee,
     require_in_service,
 )
@@ -183,10 +184,7 @@ def finish_suspension(suspension: Suspension, ended_on: dt.date, actor: Actor) -
 @transaction.atomic
 def resume(contract_id: int, suspension_id: int, actor: Actor) -> None:
     """End an active suspension now; charging resumes from tomorrow's run."""
-    lock_account(contract_id)
-    suspension = Suspension.objects.filter(pk=suspension_id, contract_id=contract_id).first()
-    if suspension is None:
-        raise NotFound()
+    suspension = locked_own(Suspension, contract_id, suspension_id)
     if suspension.status != Suspension.Status.ACTIVE:
         raise PolicyViolation(_("This suspension is not active."))
     finish_suspension(suspension, clock.today(), actor)
@@ -194,10 +192,7 @@ def resume(contract_id: int, suspension_id: int, actor: Actor) -> None:
 
 @transaction.atomic
 def cancel_suspension(contract_id: int, suspension_id: int, actor: Actor) -> None:
-    lock_account(contract_id)
-    suspension = Suspension.objects.filter(pk=suspension_id, contract_id=contract_id).first()
-    if suspension is None:
-        raise NotFound()
+    suspension = locked_own(Suspension, contract_id, suspension_id)
     if suspension.status != Suspension.Status.SCHEDULED:
         raise PolicyViolation(_("Only a suspension that has not started can be cancelled."))
     suspension.status = Suspension.Status.CANCELLED

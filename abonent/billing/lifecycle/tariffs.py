@@ -13,7 +13,7 @@ from abonent.catalog.models import Audience, BillingPolicy, ChangeRule, Charging
 from abonent.catalog.services import price_on
 from abonent.core import audit, clock
 from abonent.core.context import Actor
-from abonent.core.errors import NotFound, ValidationFailed
+from abonent.core.errors import ValidationFailed
 from abonent.network.services import apply_access
 from abonent.subscribers.models import Contract
 
@@ -23,6 +23,7 @@ from ..services import lock_account, post_entry
 from .common import (
     PolicyViolation,
     load_contract,
+    locked_own,
     refund_fee,
     require_in_service,
     rest_of_month,
@@ -214,10 +215,7 @@ def apply_change(change: TariffChange, actor: Actor) -> None:
 
 @transaction.atomic
 def cancel_tariff_change(contract_id: int, change_id: int, actor: Actor) -> None:
-    lock_account(contract_id)
-    change = TariffChange.objects.filter(pk=change_id, contract_id=contract_id).first()
-    if change is None:
-        raise NotFound()
+    change = locked_own(TariffChange, contract_id, change_id)
     if change.status != TariffChange.Status.SCHEDULED:
         raise PolicyViolation(_("Only a scheduled change can be cancelled."))
     change.status = TariffChange.Status.CANCELLED
