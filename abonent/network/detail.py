@@ -185,21 +185,21 @@ def _store(items: list[tuple[tuple[int, str], dict[str, Any]]], contracts: dict[
             radius.accounting({k: {"value": [v]} for k, v in packet.items()})
         return
     # One array per column: the statement stays small however big the batch is.
-    params: dict[str, Any] = {"now": now, "day": clock.today()}
-    columns = ("nas", "session", "contract", "login", "ip", "started", "bytes_in", "bytes_out")
-    for name in (*columns, "stopped", "cause"):
-        params[name] = []
-    for (nas_id, session_id), row in items:
-        params["nas"].append(nas_id)
-        params["session"].append(session_id)
-        params["contract"].append(contracts.get(row["login"]))
-        params["login"].append(row["login"])
-        params["ip"].append(row["ip"])
-        params["started"].append(now - dt.timedelta(seconds=row["seconds"]))
-        params["bytes_in"].append(row["bytes_in"])
-        params["bytes_out"].append(row["bytes_out"])
-        params["stopped"].append(now if row["stop"] else None)
-        params["cause"].append(row["cause"])
+    rows = [row for _key, row in items]
+    params: dict[str, Any] = {
+        "now": now,
+        "day": clock.today(),
+        "nas": [nas_id for (nas_id, _session), _row in items],
+        "session": [session for (_nas, session), _row in items],
+        "contract": [contracts.get(row["login"]) for row in rows],
+        "login": [row["login"] for row in rows],
+        "ip": [row["ip"] for row in rows],
+        "started": [now - dt.timedelta(seconds=row["seconds"]) for row in rows],
+        "bytes_in": [row["bytes_in"] for row in rows],
+        "bytes_out": [row["bytes_out"] for row in rows],
+        "stopped": [now if row["stop"] else None for row in rows],
+        "cause": [row["cause"] for row in rows],
+    }
     with transaction.atomic(), connection.cursor() as cursor:
         # Ingesters queue behind each other: two batches inserting the same new session
         # at once would each count it from zero.
