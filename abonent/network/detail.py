@@ -66,7 +66,7 @@ def ingest(records: Iterable[dict[str, str]]) -> dict[str, int]:
     latest: dict[tuple[int, str], dict[str, Any]] = {}
     for record in records:
         stats["records"] += 1
-        nas_id = nas_ids.get(record.get("NAS-IP-Address", ""))
+        nas_id = nas_ids.get(radius.address(record, "NAS-IP-Address") or "")
         kind = record.get("Acct-Status-Type", "")
         session_id = record.get("Acct-Session-Id", "")[:64]
         bytes_in = _total(record, "Acct-Input-Octets", "Acct-Input-Gigawords")
@@ -89,7 +89,7 @@ def ingest(records: Iterable[dict[str, str]]) -> dict[str, int]:
                 "bytes_out": 0,
                 "stop": False,
                 "cause": "",
-                "ip": record.get("Framed-IP-Address") or None,
+                "ip": radius.address(record, "Framed-IP-Address"),
                 "seconds": 0,
             },
         )

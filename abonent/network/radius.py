@@ -42,6 +42,15 @@ def value(packet: dict[str, Any], name: str) -> Any:
     return item
 
 
+def address(packet: dict[str, Any], name: str) -> str | None:
+    """An IP attribute, normalised; anything that is not an address is None (it goes
+    into an inet column, where garbage would fail the whole write)."""
+    try:
+        return str(ipaddress.ip_address(str(value(packet, name) or "")))
+    except ValueError:
+        return None
+
+
 def _rate(nas: Nas | None, down_kbps: int, up_kbps: int) -> dict[str, Any]:
     if nas is not None and nas.vendor == Nas.Vendor.ACCEL:
         return {"reply:Filter-Id": f"{down_kbps}/{up_kbps}"}
@@ -75,11 +84,8 @@ def reply_for(contract: Contract, credential: Credential, nas: Nas | None) -> De
 
 
 def nas_for(packet: dict[str, Any]) -> Nas | None:
-    try:
-        ip = str(ipaddress.ip_address(str(value(packet, "NAS-IP-Address") or "")))
-    except ValueError:
-        return None
-    return Nas.objects.filter(ip=ip, active=True).first()
+    ip = address(packet, "NAS-IP-Address")
+    return Nas.objects.filter(ip=ip, active=True).first() if ip else None
 
 
 def authorize(packet: dict[str, Any]) -> Decision:
@@ -144,7 +150,7 @@ def accounting(packet: dict[str, Any]) -> str:
                         session_id=session_id,
                         contract_id=contract_id,
                         login=login,
-                        framed_ip=value(packet, "Framed-IP-Address") or None,
+                        framed_ip=address(packet, "Framed-IP-Address"),
                         started_at=now - dt.timedelta(seconds=seconds),
                         updated_at=now,
                     )

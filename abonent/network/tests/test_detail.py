@@ -73,6 +73,7 @@ def test_batch_keeps_maxima_ignores_garbage_and_unknown_nas(lab):
     session = Session.objects.get(session_id="S1")
     assert session.contract == lab
     assert session.stopped_at is None
+    assert session.framed_ip is None  # "10.1.2." is not an address: dropped, not fatal
 
 
 def test_later_batches_add_only_the_growth_and_a_replay_adds_nothing(lab):

@@ -205,3 +205,11 @@ def test_coa_goes_only_to_open_sessions_and_disconnects_a_suspension(lab, monkey
     lab.status = "active"
     lab.save()
     assert coa.push([lab.pk], "refused")[0].kind == "disconnect"  # CoA refused → disconnect
+
+
+def test_a_garbage_framed_ip_is_dropped_not_fatal(lab):
+    assert acct("Start", session="G", Framed_IP_Address="999.1.1.1") == "start"
+    assert acct("Interim-Update", session="G", Acct_Input_Octets="10") == "interim-update"
+    session = Session.objects.get(session_id="G")
+    assert session.framed_ip is None
+    assert totals() == (10, 0)
