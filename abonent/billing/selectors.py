@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import formats
 
 from abonent.catalog.models import ChargingMode
-from abonent.core import clock
+from abonent.core import clock, periods
 from abonent.core.money import Money
 from abonent.subscribers.models import Contract
 
@@ -183,22 +183,9 @@ class Statement:
     currency: str
 
 
-MAX_STATEMENT_DAYS = 3 * 366
-
-
 def statement(contract: Contract, date_from: dt.date | None, date_to: dt.date | None) -> Statement:
     """Entries of a period with the running balance, oldest first."""
-    from django.utils.translation import gettext_lazy as _
-
-    from abonent.core.errors import ValidationFailed
-
-    today = clock.today()
-    date_to = date_to or today
-    date_from = date_from or (date_to - dt.timedelta(days=90))
-    if date_from > date_to:
-        raise ValidationFailed(fields={"from": [_("The start date is after the end date.")]})
-    if (date_to - date_from).days > MAX_STATEMENT_DAYS:
-        raise ValidationFailed(fields={"from": [_("A statement covers at most three years.")]})
+    date_from, date_to = periods.period(date_from, date_to, default_days=91)
     account: Account = contract.account
     entries = LedgerEntry.objects.filter(account=account)
     opening = entries.filter(effective_date__lt=date_from).aggregate(s=Sum("amount"))["s"] or 0

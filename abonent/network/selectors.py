@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
-from abonent.core import clock
-from abonent.core.errors import ValidationFailed
+from abonent.core import periods
 from abonent.subscribers.models import Contract
 
 from .models import Session, TrafficDaily
-
-MAX_DAYS = 3 * 366
 
 
 @dataclass(frozen=True)
@@ -24,25 +21,13 @@ class Usage:
     bytes_out: int
 
 
-def _range(
-    date_from: dt.date | None, date_to: dt.date | None, default_days: int
-) -> tuple[dt.date, dt.date]:
-    from django.utils.translation import gettext_lazy as _
-
-    date_to = date_to or clock.today()
-    date_from = date_from or date_to - dt.timedelta(days=default_days - 1)
-    if date_from > date_to:
-        raise ValidationFailed(fields={"from": [_("The start date is after the end date.")]})
-    if (date_to - date_from).days > MAX_DAYS:
-        raise ValidationFailed(fields={"from": [_("A statement covers at most three years.")]})
-    return date_from, date_to
-
-
 def traffic(
     contract: Contract, date_from: dt.date | None, date_to: dt.date | None, granularity: str = "day"
 ) -> list[Usage]:
     """Bytes by day or month, oldest first; in = from the subscriber, out = to them."""
-    date_from, date_to = _range(date_from, date_to, 30 if granularity == "day" else 366)
+    date_from, date_to = periods.period(
+        date_from, date_to, default_days=30 if granularity == "day" else 366
+    )
     rows = TrafficDaily.objects.filter(contract=contract, day__gte=date_from, day__lte=date_to)
     if granularity == "month":
         return [
@@ -58,7 +43,7 @@ def traffic(
 def sessions(
     contract: Contract, date_from: dt.date | None, date_to: dt.date | None, limit: int = 200
 ) -> list[Session]:
-    date_from, date_to = _range(date_from, date_to, 30)
+    date_from, date_to = periods.period(date_from, date_to, default_days=30)
     return list(
         Session.objects.filter(
             contract=contract, started_at__date__gte=date_from, started_at__date__lte=date_to

@@ -165,4 +165,7 @@ def test_statement_json_csv_pdf_and_bad_range(api):
     reversed_range = api("get", "/api/v1/account/statement?from=2026-11-30&to=2026-11-01")
     assert reversed_range.status_code == 400
     assert "from" in reversed_range.json()["error"]["fields"]
+    ancient = api("get", "/api/v1/account/statement?to=0001-01-01")  # once a 500
+    assert ancient.status_code == 400
+    assert "to" in ancient.json()["error"]["fields"]
     assert api("get", "/api/v1/account/statement?format=xml").status_code == 400

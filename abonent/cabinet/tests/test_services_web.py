@@ -70,6 +70,9 @@ def test_payments_page_statement_and_downloads(subscriber_client, funded):
     reversed_range = subscriber_client.get("/payments/?date_from=2026-11-30&date_to=2026-11-01")
     assert reversed_range.status_code == 200
     assert "Дата начала позже даты окончания" in reversed_range.content.decode()
+    ancient = subscriber_client.get("/payments/?date_to=0001-01-01")  # once a 500
+    assert ancient.status_code == 200
+    assert "Введите правильную дату." in ancient.content.decode()
 
 
 def test_promised_payment_from_the_payments_page(subscriber_client, contract):

@@ -155,6 +155,8 @@ def test_traffic_pages_and_api(lab, subscriber_client):
         Client().get("/api/v1/traffic?from=2026-12-01&to=2026-11-01", headers=auth).status_code
         == 400
     )
+    for path in ("/api/v1/traffic?to=0001-01-01", "/api/v1/sessions?to=0001-01-01"):
+        assert Client().get(path, headers=auth).status_code == 400  # once a 500
 
 
 def test_reply_attributes_follow_the_contract(lab):
