@@ -78,10 +78,15 @@ def set_addon(contract_id: int, addon_id: int, connect: bool, actor: Actor) -> A
     if connect:
         link = ContractAddOn.objects.create(contract=contract, addon=addon, connected_on=today)
         if plan.charge_today:
+            # The month's key is the one the billing run checks, so the first charge of
+            # the month takes it; a reconnect within the month is a charge of its own
+            # (its disconnect refunds by link, so reusing the key would refund unpaid days).
+            month_key = f"addon:{contract.number}:{addon.code}:{today:%Y-%m}"
             key = (
-                f"addon:{contract.number}:{addon.code}:{today:%Y-%m}"
+                month_key
                 if addon.billing == AddOn.Billing.RECURRING
-                else f"addon:{contract.number}:{addon.code}:once:{link.pk}"
+                and not LedgerEntry.objects.filter(idempotency_key=month_key).exists()
+                else f"addon:{contract.number}:{addon.code}:link:{link.pk}"
             )
             post_entry(
                 account_id,

@@ -156,6 +156,25 @@ def test_addon_connect_and_disconnect(contract):
     assert not LedgerEntry.objects.filter(description="TV").exists()
 
 
+def test_reconnecting_a_monthly_addon_charges_again_before_it_refunds_again(contract):
+    contract.tariff.charging_mode = ChargingMode.MONTHLY
+    contract.tariff.save()
+    tv = AddOn.objects.create(code="tv", name="TV", price=300_00)
+    pay(contract, 1000_00)
+    for _round in range(3):  # connect, disconnect: pays for today only, every time
+        before = reload(contract).account.balance
+        lifecycle.set_addon(contract.pk, tv.pk, True, ME)
+        lifecycle.set_addon(contract.pk, tv.pk, False, ME)
+        assert reload(contract).account.balance < before
+    keys = list(
+        LedgerEntry.objects.filter(description="TV", kind="charge").values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    assert len(keys) == 3
+    assert len(set(keys)) == 3
+
+
 def test_suspension_stops_charges_and_ends_by_itself(contract):
     pay(contract, 1000_00)
     plan = lifecycle.plan_suspension(reload(contract), TODAY, TODAY + dt.timedelta(days=9))
