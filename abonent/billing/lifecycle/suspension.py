@@ -157,9 +157,16 @@ def suspend(contract_id: int, start: dt.date, end: dt.date, actor: Actor) -> Sus
 
 
 def start_suspension(suspension: Suspension, actor: Actor) -> None:
+    started = Contract.objects.filter(
+        pk=suspension.contract_id, status=Contract.Status.ACTIVE
+    ).update(status=Contract.Status.SUSPENDED)
+    if not started:
+        # Blocked or terminated since it was booked: starting it would end, later, in
+        # "active" for a contract that is not.
+        _cancel(suspension, actor)
+        return
     suspension.status = Suspension.Status.ACTIVE
     suspension.save(update_fields=["status"])
-    Contract.objects.filter(pk=suspension.contract_id).update(status=Contract.Status.SUSPENDED)
     audit.record(actor, "suspension.started", suspension, contract_id=suspension.contract_id)
     apply_access([suspension.contract_id], "suspended")
 
@@ -195,13 +202,17 @@ def cancel_suspension(contract_id: int, suspension_id: int, actor: Actor) -> Non
     suspension = locked_own(Suspension, contract_id, suspension_id)
     if suspension.status != Suspension.Status.SCHEDULED:
         raise PolicyViolation(_("Only a suspension that has not started can be cancelled."))
+    _cancel(suspension, actor)
+
+
+def _cancel(suspension: Suspension, actor: Actor) -> None:
     suspension.status = Suspension.Status.CANCELLED
     suspension.save(update_fields=["status"])
     refund_fee(
-        contract_id,
+        suspension.contract_id,
         suspension.fee,
         f"suspension:{suspension.pk}:fee-refund",
         str(_("Suspension fee")),
         actor,
     )
-    audit.record(actor, "suspension.cancelled", suspension, contract_id=contract_id)
+    audit.record(actor, "suspension.cancelled", suspension, contract_id=suspension.contract_id)

@@ -12,6 +12,7 @@ from abonent.billing.services import post_entry
 from abonent.catalog.models import AddOn, Audience, BillingPolicy, ChargingMode, Tariff
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
+from abonent.subscribers.models import Contract
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 11, 10)
@@ -187,6 +188,32 @@ def test_suspension_stops_charges_and_ends_by_itself(contract):
     run_billing(TODAY + dt.timedelta(days=10))
     assert reload(contract).status == "active"
     assert LedgerEntry.objects.filter(kind="charge").count() == 1
+
+
+def test_a_scheduled_suspension_does_not_start_on_a_blocked_contract(contract):
+    policy = BillingPolicy.current()
+    policy.suspension_fee = 50_00
+    policy.save()
+    pay(contract, 1000_00)
+    booked = lifecycle.suspend(
+        contract.pk, TODAY + dt.timedelta(days=2), TODAY + dt.timedelta(days=9), ME
+    )
+    post_entry(  # a debt appears before the start date, and the contract is blocked
+        contract.account.pk,
+        kind="correction",
+        amount=-2000_00,
+        idempotency_key="debt",
+        description="t",
+        actor=ME,
+    )
+    Contract.objects.filter(pk=contract.pk).update(status="blocked_debt")
+    for i in range(1, 12):
+        run_billing(TODAY + dt.timedelta(days=i))
+    assert reload(contract).status == "blocked_debt"  # not "active" after the end date
+    booked.refresh_from_db()
+    assert booked.status == "cancelled"
+    assert booked.fee == 50_00
+    assert LedgerEntry.objects.filter(idempotency_key=f"suspension:{booked.pk}:fee-refund").exists()
 
 
 def test_resume_early_and_cancel_scheduled(contract):
