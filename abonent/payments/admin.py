@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +17,11 @@ from .models import CashPayment, Payment, ProviderCall, Refund, WebhookEvent
 
 class AmountForm(forms.Form):
     amount = forms.CharField(label=_("Amount, ₽"), max_length=20)
+
+
+class CashForm(AmountForm):
+    # Issued with the blank form: the same form sent twice is one payment.
+    key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
 class RefundForm(AmountForm):
@@ -109,11 +116,14 @@ class CashPaymentAdmin(ReadOnly):
 
     def take_view(self, request: HttpRequest, contract_id: int) -> HttpResponse:
         contract = get_object_or_404(Contract, pk=contract_id)
-        form = AmountForm(request.POST or None)
+        form = CashForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 cash = office.record_cash_payment(
-                    contract.pk, form.cleaned_data["amount"], Actor.from_request(request, "admin")
+                    contract.pk,
+                    form.cleaned_data["amount"],
+                    Actor.from_request(request, "admin"),
+                    key=str(form.cleaned_data["key"]),
                 )
             except DomainError as exc:
                 _show_errors(form, exc)

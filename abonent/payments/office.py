@@ -28,7 +28,10 @@ from .services import ProviderUnavailable, parse_amount
 
 
 @transaction.atomic
-def record_cash_payment(contract_id: int, amount: str | int, actor: Actor) -> CashPayment:
+def record_cash_payment(
+    contract_id: int, amount: str | int, actor: Actor, key: str | None = None
+) -> CashPayment:
+    """`key` comes with the form, so a double click or a re-sent form takes the money once."""
     cashier = require_role(actor, User.Role.CASHIER, User.Role.MANAGER, User.Role.ADMIN)
     kopecks = parse_amount(amount)
     account = lock_account(contract_id)
@@ -36,10 +39,12 @@ def record_cash_payment(contract_id: int, amount: str | int, actor: Actor) -> Ca
         account.pk,
         kind=LedgerEntry.Kind.PAYMENT,
         amount=kopecks,
-        idempotency_key=f"cash:{uuid.uuid4()}",
+        idempotency_key=f"cash:{key or uuid.uuid4()}",
         description=gettext("Cash payment at the office"),
         actor=actor,
     )
+    if not posted.created:
+        return CashPayment.objects.get(entry=posted.entry)
     cash = CashPayment.objects.create(
         contract_id=contract_id, amount=kopecks, cashier=cashier, entry=posted.entry
     )

@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -8,7 +9,8 @@ from abonent.billing.models import LedgerEntry
 from abonent.core.context import Actor
 from abonent.core.errors import Forbidden, ValidationFailed
 from abonent.payments import office, services
-from abonent.payments.models import SandboxPayment
+from abonent.payments.models import CashPayment, SandboxPayment
+from abonent.staff.tests.test_staff_2fa import enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +33,22 @@ def test_cash_payment_with_a_printed_receipt(contract):
     assert "Петров Иван" in text
     assert "1\xa0500,00\xa0₽" in text or "1 500,00 ₽" in text
     assert "Кассир Анна" in text
+
+
+def test_the_cash_form_sent_twice_takes_the_money_once(contract, staff_user):
+    staff_user.role = User.Role.CASHIER
+    staff_user.save()
+    client, _codes = enrol(staff_user)
+    url = f"/staff/admin/payments/cashpayment/take/{contract.pk}/"
+    form = client.get(url).content.decode()
+    key = re.search(r'name="key" value="([0-9a-f-]+)"', form)
+    assert key is not None
+    for _attempt in range(2):  # a double click
+        response = client.post(url, {"amount": "700", "key": key.group(1)})
+        assert response.status_code == 302
+    assert CashPayment.objects.count() == 1
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 700_00
 
 
 def test_only_the_office_takes_cash(contract):
