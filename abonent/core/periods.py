@@ -26,5 +26,5 @@ def period(
     if date_from > date_to:
         raise ValidationFailed(fields={"from": [_("The start date is after the end date.")]})
     if (date_to - date_from).days > MAX_DAYS:
-        raise ValidationFailed(fields={"from": [_("A statement covers at most three years.")]})
+        raise ValidationFailed(fields={"from": [_("A period can be at most three years long.")]})
     return date_from, date_to
