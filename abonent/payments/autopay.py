@@ -28,6 +28,8 @@ logger = logging.getLogger("abonent.payments")
 RETRY_AFTER_DAYS = (1, 3)
 PAUSE_AT_ONCE = {"permission_revoked", "card_expired"}
 THRESHOLD_LIMITS = (1, 15)
+# YooKassa keeps an Idempotence-Key for 24 hours.
+KEY_KEPT_BY_PROVIDER = dt.timedelta(hours=23)
 
 
 def remember_method(payment: Payment, state: ProviderPayment) -> SavedMethod | None:
@@ -157,6 +159,10 @@ def charge_if_due(rule_id: int, day: dt.date) -> str:
         return "off"
     if rule.next_attempt_on and rule.next_attempt_on > day:
         return "waiting_for_retry"
+    if Payment.objects.filter(
+        autopay_rule=rule, status=Payment.Status.PENDING, provider_payment_id=""
+    ).exists():
+        return "unresolved_charge"  # an earlier charge may have gone through: settle it first
     method = active_method(contract)
     if method is None:
         return "no_card"
@@ -185,22 +191,13 @@ def charge_if_due(rule_id: int, day: dt.date) -> str:
         )
     except IntegrityError:
         return "already_tried_today"
-    provider = get_provider(method.provider)
     try:
-        state = provider.create(
-            amount=amount,
-            description=gettext("Autopay, contract %(number)s") % {"number": contract.number},
-            return_url="",
-            idempotency_key=f"abonent:{payment.public_id}",
-            metadata={"contract": contract.number, "payment": str(payment.public_id)},
-            save_method=False,
-            payment_method_id=method.provider_method_id,
-        )
+        state = _create_charge(payment, method)
     except ProviderError:
-        Payment.objects.filter(pk=payment.pk).update(
-            status=Payment.Status.CANCELED, cancellation_reason="provider_unavailable"
-        )
-        return "provider_unavailable"  # not the card's fault: tomorrow's run tries again
+        # Not the card's fault; and the charge may have reached the provider before the
+        # error (a timeout), so the payment stays pending: `resume_charge` asks again with
+        # the same Idempotence-Key, which returns that charge rather than a second one.
+        return "provider_unavailable"
     Payment.objects.filter(pk=payment.pk).update(provider_payment_id=state.id)
     payment.provider_payment_id = state.id
     result = apply_provider_state(payment.pk, state, Actor.system("job"))
@@ -210,6 +207,45 @@ def charge_if_due(rule_id: int, day: dt.date) -> str:
     if state.status == "canceled":
         return _declined(rule, contract, method, state.cancellation_reason, day)
     return result
+
+
+def _create_charge(payment: Payment, method: SavedMethod) -> ProviderPayment:
+    contract = payment.contract
+    return get_provider(method.provider).create(
+        amount=payment.amount,
+        description=gettext("Autopay, contract %(number)s") % {"number": contract.number},
+        return_url="",
+        idempotency_key=f"abonent:{payment.public_id}",
+        metadata={"contract": contract.number, "payment": str(payment.public_id)},
+        save_method=False,
+        payment_method_id=method.provider_method_id,
+    )
+
+
+def resume_charge(payment: Payment, now: dt.datetime) -> str:
+    """An autopay charge whose create call failed: ask again with the same key. After a
+    day the provider forgets the key, and then it is given up as never made."""
+    from .services import apply_provider_state
+
+    if now - payment.created_at > KEY_KEPT_BY_PROVIDER:
+        Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
+            status=Payment.Status.CANCELED, cancellation_reason="provider_unavailable"
+        )
+        return "given_up"
+    # The card it was made with, even if it has been switched off since.
+    method = (
+        SavedMethod.objects.filter(contract_id=payment.contract_id, provider=payment.provider)
+        .order_by("-pk")
+        .first()
+    )
+    if method is None:
+        return "no_card"
+    try:
+        state = _create_charge(payment, method)
+    except ProviderError:
+        return "provider_unavailable"
+    Payment.objects.filter(pk=payment.pk).update(provider_payment_id=state.id)
+    return apply_provider_state(payment.pk, state, Actor.system("job"))
 
 
 def _declined(

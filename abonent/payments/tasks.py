@@ -22,6 +22,8 @@ def process_webhook(event_id: int) -> None:
 def reconcile_pending() -> None:
     """A payment still pending after 10 minutes: ask the provider instead of waiting for
     a notification that may never come."""
+    from .autopay import resume_charge
+
     now = clock.now()
     for payment in Payment.objects.filter(
         status__in=[Payment.Status.PENDING, Payment.Status.WAITING_FOR_CAPTURE],
@@ -29,6 +31,13 @@ def reconcile_pending() -> None:
         created_at__gt=now - GIVE_UP_AFTER,
     ).exclude(provider_payment_id=""):
         refresh(payment, Actor.system("job"))
+    for payment in Payment.objects.filter(
+        status=Payment.Status.PENDING,
+        provider_payment_id="",
+        autopay_rule__isnull=False,
+        created_at__lt=now - STUCK_AFTER,
+    ).select_related("contract"):
+        resume_charge(payment, now)
 
 
 @db_periodic_task(crontab(hour="7", minute="30"))

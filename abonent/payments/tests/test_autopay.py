@@ -128,3 +128,50 @@ def test_rule_validation_and_forget(contract, saved_card):
     autopay.forget(contract, Actor.system())
     assert not AutopayRule.objects.exists()
     assert not SavedMethod.objects.filter(active=True).exists()
+
+
+def test_a_charge_whose_answer_was_lost_is_settled_once(contract, saved_card, monkeypatch):
+    """The provider took the money but its answer timed out: the payment stays pending,
+    no second charge is made, and the periodic job settles it with the same key."""
+    from django.utils import timezone
+
+    from abonent.payments.providers import ProviderError, get_provider
+    from abonent.payments.tasks import reconcile_pending
+
+    method = saved_card()
+    rule = AutopayRule.objects.get()
+    post_entry(
+        contract.account.pk,
+        kind="charge",
+        amount=-60_00,
+        idempotency_key="c",
+        description="c",
+        actor=Actor.system(),
+    )
+    provider_class = type(get_provider(method.provider))
+    real_create = provider_class.create
+    answers = []
+
+    def answer_lost_once(self, **kwargs):
+        result = real_create(self, **kwargs)
+        answers.append(result)
+        if len(answers) == 1:
+            raise ProviderError("timeout")
+        return result
+
+    monkeypatch.setattr(provider_class, "create", answer_lost_once)
+    assert autopay.charge_if_due(rule.pk, DAY) == "provider_unavailable"
+    payment = Payment.objects.get(autopay_rule=rule)
+    assert payment.status == "pending"  # not "canceled": the money may have been taken
+    assert autopay.charge_if_due(rule.pk, DAY + dt.timedelta(days=1)) == "unresolved_charge"
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=15)
+    )
+    reconcile_pending.call_local()
+    reconcile_pending.call_local()
+    assert {a.id for a in answers} == {answers[0].id}  # the same charge, asked for again
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 600_00
+    assert LedgerEntry.objects.filter(kind="payment").count() == 2  # the card save + this
