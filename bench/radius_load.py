@@ -11,7 +11,9 @@ against two FreeRADIUS instances in turn:
   baseline  the same radiusd.conf with `authorize { files; pap }` (a users file holding
             every login) and `accounting { ok }`: FreeRADIUS answering, nothing stored;
   product   the generated configuration: authorisation asks the product over rlm_rest
-            (gunicorn), accounting is buffered in detail files and loaded in bulk.
+            (gunicorn), accounting is buffered in detail files and loaded in bulk;
+  sql       the generated configuration with `--authorize sql`: FreeRADIUS reads the
+            decision table the product keeps current (rlm_sql, PostgreSQL).
 
 Every Interim-Update is a different session (a million sessions at 5-minute interims
 look like that), so nothing collapses. "Stored" counts rows that reached PostgreSQL and
@@ -313,17 +315,32 @@ def main() -> None:
             acct_port=acct_port,
             accounting="detail",
         )
+        sql_dir = write_config(
+            Path(tmp) / "sql",
+            api=f"http://127.0.0.1:{web_port}",
+            listen="127.0.0.1",
+            auth_port=auth_port,
+            acct_port=acct_port,
+            accounting="detail",
+            authorize="sql",
+        )
         baseline_dir = baseline_config(product_dir, Path(tmp) / "baseline", users)
         _wait_for_web(web_port)
 
         results: dict[str, dict[str, float]] = {}
         try:
-            for label, config, tag in (("alone", baseline_dir, "a"), ("product", product_dir, "p")):
+            phases = (
+                ("alone", baseline_dir, "a"),
+                ("product", product_dir, "p"),
+                ("sql", sql_dir, ""),
+            )
+            for label, config, tag in phases:
                 radiusd = start_freeradius(config)
                 try:
                     results[f"auth {label}"] = blast(auth_port, auth_packets, args.seconds)
-                    acct = acct_packets(f"bench-{tag}-")
-                    results[f"acct {label}"] = blast(acct_port, acct, args.seconds)
+                    if tag:
+                        acct = acct_packets(f"bench-{tag}-")
+                        results[f"acct {label}"] = blast(acct_port, acct, args.seconds)
                 finally:
                     stop(radiusd)
         finally:
@@ -348,17 +365,23 @@ def main() -> None:
         f"ingest: {loaded['records']:,} records from {loaded['files']} file(s) in {ingest_seconds:.2f} s"
         f" ({loaded['records'] / ingest_seconds:,.0f}/s); {stored:,} sessions in PostgreSQL"
     )
-    accepts = results["auth product"]["codes"].get(ACCESS_ACCEPT, 0)  # type: ignore[attr-defined]
-    auth_rate = accepts / results["auth product"]["seconds"]
+
+    def accepted(label: str) -> float:
+        accepts = results[label]["codes"].get(ACCESS_ACCEPT, 0)  # type: ignore[attr-defined]
+        return accepts / results[label]["seconds"]
+
+    auth_rate, rest_rate = accepted("auth sql"), accepted("auth product")
     print()
     print(f"stored interim updates/s, end to end : {stored_rate:>8,.0f}   (goal >= 10,000)")
     print(
         f"  ratio to FreeRADIUS alone          : {stored_rate / results['acct alone']['rate']:>8.2f}"
     )
-    print(f"accepted authorisations/s            : {auth_rate:>8,.0f}   (goal >= 2,000)")
+    print(f"accepted authorisations/s (rlm_sql)  : {auth_rate:>8,.0f}   (goal >= 2,000)")
     print(
         f"  ratio to FreeRADIUS alone (files)  : {auth_rate / results['auth alone']['rate']:>8.2f}"
     )
+    print(f"accepted authorisations/s (rlm_rest) : {rest_rate:>8,.0f}")
+    print(f"  ratio rlm_sql to rlm_rest          : {auth_rate / rest_rate:>8.2f}")
     if stored != loaded["records"] or loaded["ignored"]:
         sys.exit("Some accounting was not stored.")
 

@@ -11,6 +11,7 @@ declare -A wanted=(
   [freeradius]=/usr/sbin/freeradius
   [freeradius-rest]=/usr/lib/freeradius/rlm_rest.so
   [freeradius-utils]=/usr/bin/radclient
+  [freeradius-postgresql]=/usr/lib/freeradius/rlm_sql_postgresql.so
 )
 
 missing=()

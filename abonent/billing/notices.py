@@ -16,7 +16,7 @@ from abonent.catalog.models import AddOn, BillingPolicy, ChargingMode, Tariff
 from abonent.core import clock
 from abonent.core.context import Actor
 from abonent.core.models import AuditLog
-from abonent.network.services import apply_access
+from abonent.network.services import Relogin, apply_access
 from abonent.notifications import services as notifications
 from abonent.notifications.gateways import get_gateway
 from abonent.subscribers.models import Contract
@@ -60,7 +60,7 @@ def block_debtors(day: dt.date, lo: int, hi: int, actor: Actor) -> int:
         _record_blocks_postgres(blocked, day, actor, template)
     else:
         _record_blocks_generic(blocked, day, actor, template)
-    apply_access(blocked, "blocked for debt")
+    apply_access(blocked, "blocked for debt", relogin=Relogin.GARDEN)
     return len(blocked)
 
 

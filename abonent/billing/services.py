@@ -16,7 +16,7 @@ from abonent.accounts.permissions import require_role
 from abonent.core import audit, clock
 from abonent.core.context import Actor
 from abonent.core.errors import NotFound, ValidationFailed
-from abonent.network.services import apply_access
+from abonent.network.services import Relogin, apply_access
 from abonent.subscribers.models import Contract
 
 from .models import Account, LedgerEntry
@@ -115,7 +115,7 @@ def maybe_unblock(contract_id: int, balance: int, actor: Actor) -> bool:
         before={"status": "blocked_debt"},
         after={"status": "active", "balance": balance},
     )
-    apply_access([contract.pk], "unblocked: debt covered")
+    apply_access([contract.pk], "unblocked: debt covered", relogin=Relogin.GARDEN)
     return True
 
 

@@ -40,6 +40,11 @@ class TariffAdmin(admin.ModelAdmin):
         # The price of an existing tariff changes only through a dated price row.
         return ["monthly_price"] if obj is not None else []
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"speed_in_mbps", "speed_out_mbps"} & set(form.changed_data):
+            services.speed_changed(obj)
+
 
 @admin.register(TariffPrice)
 class TariffPriceAdmin(admin.ModelAdmin):

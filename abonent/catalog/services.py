@@ -68,3 +68,13 @@ def sync_current_prices(day: dt.date) -> int:
             .update(monthly_price=price)
         )
     return changed
+
+
+def speed_changed(tariff: Tariff) -> None:
+    """A tariff's speed was edited: every contract on it gets the new decision and a
+    CoA. (Imported here: subscribers and network build on the catalogue.)"""
+    from abonent.network.services import apply_access
+    from abonent.subscribers.models import Contract
+
+    ids = Contract.objects.filter(tariff=tariff).exclude(status=Contract.Status.TERMINATED)
+    apply_access(ids.values_list("pk", flat=True), "tariff speed changed")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import services
 from .models import AccessChange, Credential, Nas, Session, TrafficDaily
 
 
@@ -18,6 +19,10 @@ class CredentialAdmin(admin.ModelAdmin):
     list_display = ["login", "contract", "static_ip"]
     search_fields = ["login", "=contract__number", "static_ip"]
     raw_id_fields = ["contract"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.credentials_changed(obj.contract_id)
 
 
 class ReadOnly(admin.ModelAdmin):

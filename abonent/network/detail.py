@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from abonent.core import clock
 
@@ -58,11 +59,24 @@ def _total(record: dict[str, str], octets: str, gigawords: str) -> int | None:
     )
 
 
+def _day(record: dict[str, str], today: dt.date) -> dt.date:
+    """The day the traffic belongs to: when FreeRADIUS received the packet (the detail
+    record's Timestamp), not when the file is loaded, so the last minute before midnight
+    stays on its day. A missing or implausible stamp means today."""
+    try:
+        stamp = dt.datetime.fromtimestamp(int(record.get("Timestamp", "")), tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return today
+    day = timezone.localdate(stamp)
+    return day if today - dt.timedelta(days=31) <= day <= today else today
+
+
 def ingest(records: Iterable[dict[str, str]]) -> dict[str, int]:
     """Load accounting records; returns counts. Per session only the highest counters
     matter (counters only grow), so a batch collapses to one row per session first."""
     stats = {"records": 0, "sessions": 0, "ignored": 0}
     nas_ids = {n.ip: n.pk for n in Nas.objects.filter(active=True)}
+    today = clock.today()
     latest: dict[tuple[int, str], dict[str, Any]] = {}
     for record in records:
         stats["records"] += 1
@@ -91,8 +105,10 @@ def ingest(records: Iterable[dict[str, str]]) -> dict[str, int]:
                 "cause": "",
                 "ip": radius.address(record, "Framed-IP-Address"),
                 "seconds": 0,
+                "day": dt.date.min,
             },
         )
+        row["day"] = max(row["day"], _day(record, today))  # where the highest counters fall
         row["bytes_in"] = max(row["bytes_in"], bytes_in)
         row["bytes_out"] = max(row["bytes_out"], bytes_out)
         with contextlib.suppress(ValueError):
@@ -128,10 +144,10 @@ ORDER BY s.id FOR UPDATE OF s
 
 _STORE_SQL = """
 WITH incoming (nas_id, session_id, contract_id, login, framed_ip, started_at, bytes_in, bytes_out, stopped_at,
-               terminate_cause) AS (
+               terminate_cause, day) AS (
     SELECT * FROM unnest(%(nas)s::bigint[], %(session)s::text[], %(contract)s::bigint[], %(login)s::text[],
                          %(ip)s::text[], %(started)s::timestamptz[], %(bytes_in)s::bigint[],
-                         %(bytes_out)s::bigint[], %(stopped)s::timestamptz[], %(cause)s::text[])
+                         %(bytes_out)s::bigint[], %(stopped)s::timestamptz[], %(cause)s::text[], %(day)s::date[])
 ),
 old AS (
     SELECT s.nas_id, s.session_id, s.bytes_in, s.bytes_out
@@ -146,19 +162,22 @@ old AS (
         bytes_in = GREATEST(s.bytes_in, EXCLUDED.bytes_in),
         bytes_out = GREATEST(s.bytes_out, EXCLUDED.bytes_out),
         updated_at = EXCLUDED.updated_at,
-        stopped_at = COALESCE(s.stopped_at, EXCLUDED.stopped_at),
-        terminate_cause = CASE WHEN s.stopped_at IS NULL THEN EXCLUDED.terminate_cause ELSE s.terminate_cause END
-    WHERE s.stopped_at IS NULL
+        stopped_at = EXCLUDED.stopped_at,
+        terminate_cause = EXCLUDED.terminate_cause
+    -- an open session; or the real Stop of one the stale job closed (its traffic counts)
+    WHERE s.stopped_at IS NULL OR (s.terminate_cause = %(stale)s AND EXCLUDED.stopped_at IS NOT NULL)
     RETURNING s.nas_id, s.session_id, s.contract_id, s.bytes_in, s.bytes_out
 ), delta AS (
-    SELECT up.contract_id, SUM(up.bytes_in - COALESCE(old.bytes_in, 0)) AS din,
+    SELECT up.contract_id, i.day, SUM(up.bytes_in - COALESCE(old.bytes_in, 0)) AS din,
            SUM(up.bytes_out - COALESCE(old.bytes_out, 0)) AS dout
-    FROM up LEFT JOIN old ON old.nas_id = up.nas_id AND old.session_id = up.session_id
+    FROM up
+    JOIN incoming i ON i.nas_id = up.nas_id AND i.session_id = up.session_id
+    LEFT JOIN old ON old.nas_id = up.nas_id AND old.session_id = up.session_id
     WHERE up.contract_id IS NOT NULL
-    GROUP BY up.contract_id
+    GROUP BY up.contract_id, i.day
 )
 INSERT INTO network_trafficdaily AS t (contract_id, day, bytes_in, bytes_out)
-SELECT contract_id, %(day)s, din, dout FROM delta WHERE din > 0 OR dout > 0
+SELECT contract_id, day, din, dout FROM delta WHERE din > 0 OR dout > 0
 ON CONFLICT (contract_id, day) DO UPDATE SET
     bytes_in = t.bytes_in + EXCLUDED.bytes_in, bytes_out = t.bytes_out + EXCLUDED.bytes_out
 """
@@ -188,7 +207,8 @@ def _store(items: list[tuple[tuple[int, str], dict[str, Any]]], contracts: dict[
     rows = [row for _key, row in items]
     params: dict[str, Any] = {
         "now": now,
-        "day": clock.today(),
+        "stale": radius.STALE_CAUSE,
+        "day": [row["day"] for row in rows],
         "nas": [nas_id for (nas_id, _session), _row in items],
         "session": [session for (_nas, session), _row in items],
         "contract": [contracts.get(row["login"]) for row in rows],

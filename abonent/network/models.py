@@ -124,3 +124,38 @@ class AccessChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.contract_id}: {self.result}"
+
+
+class RadiusAttribute(models.Model):
+    """What FreeRADIUS reads per login when it authorises from the database
+    (`radius_config --authorize sql`): the result of `radius.reply_for`, written by the
+    product whenever it may change (decision 0010). A login with no rows is rejected.
+    `value` is stored quoted for rlm_sql, which unquotes it (and would expand a
+    back-quoted one)."""
+
+    class Kind(models.TextChoices):
+        CHECK = "check"
+        REPLY = "reply"
+
+    contract = models.ForeignKey(
+        "subscribers.Contract", on_delete=models.CASCADE, related_name="radius_attributes"
+    )
+    login = models.CharField(max_length=64)
+    vendor = models.CharField(max_length=16, blank=True)  # "" = every NAS
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    attribute = models.CharField(max_length=64)
+    op = models.CharField(max_length=2)
+    value = models.CharField(max_length=300)
+
+    class Meta:
+        verbose_name = _("RADIUS attribute")
+        verbose_name_plural = _("RADIUS attributes")
+        indexes = [models.Index(fields=["login", "kind"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["login", "vendor", "kind", "attribute"], name="one_radius_attribute"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.login} {self.kind} {self.attribute}"

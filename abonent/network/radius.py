@@ -23,6 +23,9 @@ GIGAWORD = 2**32
 MAX_BYTES = 10 * 1024**4
 BLOCKED_RATE_KBPS = 512
 WALLED_GARDEN_LIST = "abonent-blocked"
+STATIC_IP_ADDON = "static-ip"
+# Set by the job that closes sessions gone silent; the real Stop may still come.
+STALE_CAUSE = "Stale"
 
 
 @dataclass
@@ -51,14 +54,23 @@ def address(packet: dict[str, Any], name: str) -> str | None:
         return None
 
 
-def _rate(nas: Nas | None, down_kbps: int, up_kbps: int) -> dict[str, Any]:
-    if nas is not None and nas.vendor == Nas.Vendor.ACCEL:
+def vendor_of(nas: Nas | None) -> str:
+    """A login from a NAS not in the registry is answered as for MikroTik."""
+    return nas.vendor if nas is not None else Nas.Vendor.MIKROTIK
+
+
+def _rate(vendor: str, down_kbps: int, up_kbps: int) -> dict[str, Any]:
+    if vendor == Nas.Vendor.ACCEL:
         return {"reply:Filter-Id": f"{down_kbps}/{up_kbps}"}
     # MikroTik: rx/tx from the router's side: rx = what the subscriber uploads.
     return {"reply:Mikrotik-Rate-Limit": f"{up_kbps}k/{down_kbps}k"}
 
 
-def reply_for(contract: Contract, credential: Credential, nas: Nas | None) -> Decision:
+def reply_for(
+    contract: Contract, credential: Credential, vendor: str, static_ip_on: bool | None = None
+) -> Decision:
+    """The one answer for a login: what authorize returns, what a CoA pushes and what
+    the decision table (`grants`) holds. `static_ip_on` spares a query in bulk."""
     if contract.status in (Contract.Status.TERMINATED, Contract.Status.SUSPENDED):
         return Decision(401)
     attrs: dict[str, Any] = {
@@ -70,15 +82,16 @@ def reply_for(contract: Contract, credential: Credential, nas: Nas | None) -> De
     }
     if contract.status == Contract.Status.BLOCKED_DEBT:
         # Not a silent reject: a walled garden where the cabinet and payment still work.
-        attrs.update(_rate(nas, BLOCKED_RATE_KBPS, BLOCKED_RATE_KBPS))
+        attrs.update(_rate(vendor, BLOCKED_RATE_KBPS, BLOCKED_RATE_KBPS))
         attrs["reply:Mikrotik-Address-List"] = WALLED_GARDEN_LIST
         return Decision(200, attrs)
     tariff = contract.tariff
-    attrs.update(_rate(nas, tariff.speed_in_mbps * 1000, tariff.speed_out_mbps * 1000))
-    if (
-        credential.static_ip
-        and contract.addons.filter(addon__code="static-ip", disconnected_on__isnull=True).exists()
-    ):
+    attrs.update(_rate(vendor, tariff.speed_in_mbps * 1000, tariff.speed_out_mbps * 1000))
+    if static_ip_on is None:
+        static_ip_on = contract.addons.filter(
+            addon__code=STATIC_IP_ADDON, disconnected_on__isnull=True
+        ).exists()
+    if credential.static_ip and static_ip_on:
         attrs["reply:Framed-IP-Address"] = credential.static_ip
     return Decision(200, attrs)
 
@@ -97,8 +110,7 @@ def authorize(packet: dict[str, Any]) -> Decision:
     )
     if credential is None:
         return Decision(404)
-    nas = nas_for(packet)
-    return reply_for(credential.contract, credential, nas)
+    return reply_for(credential.contract, credential, vendor_of(nas_for(packet)))
 
 
 def counter(packet: dict[str, Any], octets: str, gigawords: str) -> int | None:
@@ -158,6 +170,8 @@ def accounting(packet: dict[str, Any]) -> str:
                 session = Session.objects.select_for_update().get(nas=nas, session_id=session_id)
         if session.stopped_at is not None and kind != "Stop":
             return "after_stop"
+        if session.terminate_cause == STALE_CAUSE and kind == "Stop":
+            session.stopped_at = None  # the real end replaces the stale job's guess
         delta_in = max(0, bytes_in - session.bytes_in)
         delta_out = max(0, bytes_out - session.bytes_out)
         session.bytes_in = max(session.bytes_in, bytes_in)

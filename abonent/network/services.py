@@ -12,16 +12,32 @@ from django.db import transaction
 logger = logging.getLogger("abonent.network")
 
 
-def apply_access(contract_ids: Iterable[int], reason: str) -> None:
+class Relogin:
+    """Changes a CoA cannot fully carry, so the session is also ended (the subscriber's
+    router logs in again at once and gets the new answer)."""
+
+    NONE = ""
+    GARDEN = "garden"  # into or out of the walled garden
+    ADDRESS = "address"  # a static IP given or taken
+
+
+def apply_access(contract_ids: Iterable[int], reason: str, *, relogin: str = Relogin.NONE) -> None:
+    """Call inside the transaction that changed the contracts: the decision table is
+    rewritten in it (a blocked subscriber cannot log in on the old answer even for a
+    moment), the routers are told once it commits. `relogin` (`coa.Relogin`): the
+    change also needs a new login on some routers (walled garden, static IP)."""
+    from . import grants
+
     ids = sorted(set(contract_ids))
     if not ids:
         return
+    grants.sync(ids)
 
     def push() -> None:
         logger.info("access change for %d contract(s): %s", len(ids), reason)
         from .tasks import push_access
 
-        push_access(ids, reason)
+        push_access(ids, reason, relogin)
 
     transaction.on_commit(push)
 
@@ -31,6 +47,14 @@ def issue_credential(contract_id: int, login: str) -> None:
     password (printed in the contract; staff can change it)."""
     from abonent.accounts import passwords
 
+    from . import grants
     from .models import Credential
 
     Credential.objects.create(contract_id=contract_id, login=login, password=passwords.generate(8))
+    grants.sync([contract_id])
+
+
+def credentials_changed(contract_id: int) -> None:
+    """After staff change a login, password or static IP: new decision, and the open
+    session gets it (a CoA; a Disconnect if the NAS refuses)."""
+    apply_access([contract_id], "credentials changed", relogin=Relogin.ADDRESS)

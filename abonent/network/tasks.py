@@ -7,16 +7,24 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from abonent.core import clock
 
-from . import coa
+from . import coa, grants, radius
 from .detail import ingest_directory
 from .models import Session
 
 STALE_AFTER = dt.timedelta(minutes=30)
 
 
-@db_task(retries=3, retry_delay=10)
-def push_access(contract_ids: list[int], reason: str) -> None:
-    coa.push(contract_ids, reason)
+RETRY_DELAYS = (30, 120, 600)  # seconds before the 2nd, 3rd and 4th push
+
+
+@db_task()
+def push_access(contract_ids: list[int], reason: str, relogin: str = "", push: int = 1) -> None:
+    """Tell the routers; the contracts whose NAS did not answer are pushed again later
+    (only those: the others already have the change)."""
+    changes = coa.push(contract_ids, reason, relogin)
+    again = sorted({c.contract_id for c in changes if c.result in coa.UNANSWERED})
+    if again and push <= len(RETRY_DELAYS):
+        push_access.schedule(args=(again, reason, relogin, push + 1), delay=RETRY_DELAYS[push - 1])
 
 
 @db_periodic_task(crontab(minute="*/10"))
@@ -25,7 +33,7 @@ def close_stale_sessions() -> None:
     closed so "online now" and the session list stay true."""
     now = clock.now()
     Session.objects.filter(stopped_at__isnull=True, updated_at__lt=now - STALE_AFTER).update(
-        stopped_at=now, terminate_cause="Stale"
+        stopped_at=now, terminate_cause=radius.STALE_CAUSE
     )
 
 
@@ -34,3 +42,10 @@ def ingest_buffered_accounting() -> None:
     """Every minute, when FreeRADIUS buffers accounting in detail files."""
     if settings.RADIUS_DETAIL_DIR:
         ingest_directory(Path(settings.RADIUS_DETAIL_DIR))
+
+
+@db_periodic_task(crontab(minute="7,37"))
+def reconcile_radius_decisions() -> None:
+    """Repairs the decision table if anything changed a contract around the services
+    (a raw UPDATE, a restored backup); logs what it had to fix."""
+    grants.reconcile()

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from abonent.accounts import services as accounts
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError
+from abonent.network.services import Relogin, apply_access
 
 from .models import Address, Contract, ContractAddOn, Subscriber
 
@@ -57,17 +58,22 @@ class ContractAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # contract numbers are never reused; contracts are terminated, not deleted
 
+    def save_related(self, request, form, formsets, change):
+        # Status, tariff and add-ons edited here decide network access too.
+        super().save_related(request, form, formsets, change)
+        apply_access([form.instance.pk], "edited in the back office", relogin=Relogin.GARDEN)
+
     def get_urls(self):
         custom = [
             path(
-                "<path:object_id>/temporary-password/",
+                "<int:object_id>/temporary-password/",
                 self.admin_site.admin_view(self.temporary_password_view),
                 name="subscribers_contract_temporary_password",
             )
         ]
         return custom + super().get_urls()
 
-    def temporary_password_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def temporary_password_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """Hotline reset: record the identity checks, get a password shown once."""
         contract = get_object_or_404(
             Contract.objects.select_related("user", "subscriber"), pk=object_id

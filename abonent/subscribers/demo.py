@@ -15,6 +15,7 @@ from abonent.accounts.models import User
 from abonent.billing.models import Account, LedgerEntry
 from abonent.catalog.models import AddOn, ChargingMode, Tariff
 from abonent.core import clock
+from abonent.network import grants
 from abonent.network.models import Credential, TrafficDaily
 
 from .models import Address, Contract, ContractAddOn, Subscriber
@@ -247,6 +248,7 @@ def _create_batch(
     Account.objects.bulk_create(accounts)
     LedgerEntry.objects.bulk_create(entries)
     ContractAddOn.objects.bulk_create(links)
+    grants.sync(c.pk for c in contracts)
 
 
 TRAFFIC_DAYS = 30

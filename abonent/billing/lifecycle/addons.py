@@ -12,7 +12,8 @@ from abonent.catalog.models import AddOn, ChargingMode
 from abonent.core import audit, clock
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
-from abonent.network.services import apply_access
+from abonent.network.radius import STATIC_IP_ADDON
+from abonent.network.services import Relogin, apply_access
 from abonent.subscribers.models import Contract, ContractAddOn
 
 from ..models import LedgerEntry
@@ -122,5 +123,10 @@ def set_addon(contract_id: int, addon_id: int, connect: bool, actor: Actor) -> A
         contract_id=contract.pk,
         after={"addon": addon.code},
     )
-    apply_access([contract.pk], "add-on changed")
+    # A new or lost static IP needs a new login; other add-ons change what a CoA carries.
+    apply_access(
+        [contract.pk],
+        "add-on changed",
+        relogin=Relogin.ADDRESS if addon.code == STATIC_IP_ADDON else Relogin.NONE,
+    )
     return plan

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from abonent.network import radius
-from abonent.network.models import Credential, Nas, Session, TrafficDaily
+from abonent.network.models import AccessChange, Credential, Nas, Session, TrafficDaily
 
 pytestmark = pytest.mark.django_db
 
@@ -167,21 +167,27 @@ def test_reply_attributes_follow_the_contract(lab):
     accel = Nas.objects.create(name="accel", ip="10.0.0.2", secret="s", vendor=Nas.Vendor.ACCEL)
     mikrotik = Nas.objects.get(ip="10.0.0.1")
     assert (
-        radius.reply_for(lab, credential, mikrotik).attributes["reply:Mikrotik-Rate-Limit"]
+        radius.reply_for(lab, credential, mikrotik.vendor).attributes["reply:Mikrotik-Rate-Limit"]
         == "300000k/300000k"
     )
-    assert radius.reply_for(lab, credential, accel).attributes["reply:Filter-Id"] == "300000/300000"
+    assert (
+        radius.reply_for(lab, credential, accel.vendor).attributes["reply:Filter-Id"]
+        == "300000/300000"
+    )
     credential.static_ip = "198.51.100.7"
     credential.save()
-    assert "reply:Framed-IP-Address" not in radius.reply_for(lab, credential, mikrotik).attributes
+    assert (
+        "reply:Framed-IP-Address"
+        not in radius.reply_for(lab, credential, mikrotik.vendor).attributes
+    )
     ip = AddOn.objects.create(code="static-ip", name="IP", price=150_00)
     ContractAddOn.objects.create(contract=lab, addon=ip, connected_on=lab.signed_on)
     assert (
-        radius.reply_for(lab, credential, mikrotik).attributes["reply:Framed-IP-Address"]
+        radius.reply_for(lab, credential, mikrotik.vendor).attributes["reply:Framed-IP-Address"]
         == "198.51.100.7"
     )
     lab.status = "suspended"
-    assert radius.reply_for(lab, credential, mikrotik).status == 401
+    assert radius.reply_for(lab, credential, mikrotik.vendor).status == 401
 
 
 def test_coa_goes_only_to_open_sessions_and_disconnects_a_suspension(lab, monkeypatch):
@@ -191,7 +197,7 @@ def test_coa_goes_only_to_open_sessions_and_disconnects_a_suspension(lab, monkey
 
     def record(session, code, attrs):
         sent.append((code, attrs))
-        return "ack"
+        return "ack", 1
 
     monkeypatch.setattr(coa, "_send", record)
     acct("Start", session="open")
@@ -203,10 +209,59 @@ def test_coa_goes_only_to_open_sessions_and_disconnects_a_suspension(lab, monkey
     lab.save()
     changes = coa.push([lab.pk], "suspended")
     assert changes[0].kind == "disconnect"
-    monkeypatch.setattr(coa, "_send", lambda session, code, attrs: "nak" if code == 43 else "ack")
+    monkeypatch.setattr(
+        coa, "_send", lambda session, code, attrs: ("nak" if code == 43 else "ack", 1)
+    )
     lab.status = "active"
     lab.save()
-    assert coa.push([lab.pk], "refused")[0].kind == "disconnect"  # CoA refused → disconnect
+    refused = coa.push([lab.pk], "refused")
+    assert [(c.kind, c.result) for c in refused] == [("coa", "nak"), ("disconnect", "ack")]
+
+
+def vendor_kinds(changes):
+    return sorted((c.session.nas.vendor if c.session else "", c.kind) for c in changes)
+
+
+def test_changes_a_coa_cannot_carry_also_end_the_session(lab, monkeypatch):
+    """MikroTik sets the walled-garden address list only at login; a static IP needs a
+    new login on any router."""
+    from abonent.network import coa
+
+    monkeypatch.setattr(coa, "_send", lambda session, code, attrs: ("ack", 1))
+    accel = Nas.objects.create(name="accel", ip="10.0.0.2", secret="s", vendor=Nas.Vendor.ACCEL)
+    acct("Start", session="mt")
+    acct("Start", session="ac", nas=accel.ip)
+    kinds = vendor_kinds(coa.push([lab.pk], "unblocked", "garden"))
+    assert kinds == [("accel", "coa"), ("mikrotik", "coa"), ("mikrotik", "disconnect")]
+    kinds = vendor_kinds(coa.push([lab.pk], "ip", "address"))
+    assert kinds == [("accel", "disconnect"), ("mikrotik", "disconnect")]
+
+
+def test_a_silent_nas_is_counted_skipped_and_pushed_again_later(lab, monkeypatch):
+    import socket
+
+    from huey.contrib.djhuey import HUEY
+
+    from abonent.network import coa, tasks
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # bound, never answers
+        silent.bind(("127.0.0.1", 0))
+        nas = Nas.objects.get(ip="10.0.0.1")
+        nas.ip, nas.coa_port = "127.0.0.1", silent.getsockname()[1]
+        nas.save()
+        for n in range(3):
+            acct("Start", session=f"s{n}", nas="127.0.0.1")
+        monkeypatch.setattr(coa, "TIMEOUT", 0.05)
+        HUEY.flush()
+        tasks.push_access.call_local([lab.pk], "tariff changed")
+    changes = AccessChange.objects.order_by("pk")
+    assert [(c.result, c.attempts) for c in changes] == [
+        ("timeout", coa.ATTEMPTS),
+        ("unreachable", 0),
+        ("unreachable", 0),
+    ]
+    (retry,) = HUEY.scheduled()
+    assert retry.args == ([lab.pk], "tariff changed", "", 2)
 
 
 def test_a_garbage_framed_ip_is_dropped_not_fatal(lab):

@@ -7,12 +7,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 from django.template.loader import render_to_string
 
 from abonent.network.models import Nas
 from abonent.network.views import KEY_HEADER
 
 SAFE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
+PLAIN = re.compile(r"^[A-Za-z0-9._@:/+=-]{1,200}$")
 
 
 def write_config(
@@ -24,18 +26,22 @@ def write_config(
     acct_port: int,
     extra_clients: list[dict[str, str]] | None = None,
     accounting: str = "rest",
+    authorize: str = "rest",
 ) -> Path:
     """Render radiusd.conf and clients.conf into `directory` (files 0644: FreeRADIUS
     refuses world-writable configuration)."""
     directory = directory.resolve()
     if accounting not in ("rest", "detail"):
         raise CommandError("--accounting is rest or detail.")
+    if authorize not in ("rest", "sql"):
+        raise CommandError("--authorize is rest or sql.")
+    db = conninfo() if authorize == "sql" else ""
     for sub in ("", "log", "run", "radacct"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
     clients = [
-        {"name": f"nas{n.pk}", "ip": n.ip, "secret": n.secret}
+        {"name": f"nas{n.pk}", "ip": n.ip, "secret": n.secret, "vendor": n.vendor}
         for n in Nas.objects.filter(active=True).order_by("pk")
-    ] + list(extra_clients or [])
+    ] + [{"vendor": Nas.Vendor.MIKROTIK, **extra} for extra in extra_clients or []]
     for client in clients:
         if not SAFE.match(client["secret"]) or not SAFE.match(client["name"]):
             raise CommandError(
@@ -48,6 +54,8 @@ def write_config(
         "auth_port": auth_port,
         "acct_port": acct_port,
         "accounting": accounting,
+        "authorize": authorize,
+        "db": db,
         "key_header": KEY_HEADER,
         "key": settings.RADIUS_API_KEY,
         "clients": clients,
@@ -61,9 +69,32 @@ def write_config(
     return directory
 
 
+def conninfo() -> str:
+    """The product's PostgreSQL database as a libpq string for rlm_sql. Values go into
+    FreeRADIUS's configuration, which expands `${...}`: only plain characters pass."""
+    settings_dict = connections["default"].settings_dict
+    if connections["default"].vendor != "postgresql":
+        raise CommandError("--authorize sql reads the product's PostgreSQL database.")
+    parts = {
+        "dbname": settings_dict["NAME"],
+        "host": settings_dict.get("HOST") or "",
+        "port": str(settings_dict.get("PORT") or ""),
+        "user": settings_dict.get("USER") or "",
+        "password": settings_dict.get("PASSWORD") or "",
+    }
+    for name, value in parts.items():
+        if value and not PLAIN.match(value):
+            raise CommandError(
+                f"The database {name} has characters FreeRADIUS would interpret;"
+                " use letters, digits and . _ - @ : / + = only, or --authorize rest."
+            )
+    return " ".join(f"{name}={value}" for name, value in parts.items() if value)
+
+
 class Command(BaseCommand):
     help = (
-        "Write a FreeRADIUS 3.2 configuration that asks this server (rlm_rest) about every login."
+        "Write a FreeRADIUS 3.2 configuration for this product: authorisation over rlm_rest or"
+        " from the decision table (rlm_sql), accounting over rlm_rest or buffered in files."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -78,6 +109,12 @@ class Command(BaseCommand):
             default="rest",
             help="detail: buffer accounting in files for `ingest_accounting` (high volume)",
         )
+        parser.add_argument(
+            "--authorize",
+            choices=["rest", "sql"],
+            default="rest",
+            help="sql: read the decision table from PostgreSQL (fast; no web stack per login)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = write_config(
@@ -87,5 +124,6 @@ class Command(BaseCommand):
             auth_port=options["auth_port"],
             acct_port=options["acct_port"],
             accounting=options["accounting"],
+            authorize=options["authorize"],
         )
         self.stdout.write(f"Configuration written to {path}. Start: freeradius -f -d {path}")
