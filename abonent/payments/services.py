@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -187,7 +188,9 @@ def apply_provider_state(payment_id: int, state: ProviderPayment, actor: Actor) 
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if state.id != payment.provider_payment_id:
         return "id_mismatch"
-    if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CANCELED):
+    if payment.status == Payment.Status.SUCCEEDED or (
+        payment.status == Payment.Status.CANCELED and not _given_up_unanswered(payment, state)
+    ):
         return "already_final"
     if state.status == "succeeded":
         if state.amount != payment.amount or state.currency != payment.currency:
@@ -237,6 +240,39 @@ def apply_provider_state(payment_id: int, state: ProviderPayment, actor: Actor) 
     return "unchanged"
 
 
+def _given_up_unanswered(payment: Payment, state: ProviderPayment) -> bool:
+    """We cancelled it because the create call got no answer, yet the provider says the
+    money was taken: it is credited (a provider's final state never changes, so this
+    cannot undo a real cancellation)."""
+    lost = payment.cancellation_reason == "provider_unavailable"
+    if lost and state.status == "succeeded":
+        logger.warning("payment %s: cancelled here, succeeded at the provider", payment.pk)
+    return lost and state.status == "succeeded"
+
+
+def _adopt(provider_name: str, provider_id: str) -> Payment | None:
+    """A notification for a provider id we never stored (the create call's answer was
+    lost): ask the provider, and link it to our payment by the id we put in metadata."""
+    provider = get_provider(provider_name)
+    try:
+        state = provider.fetch(provider_id)
+    except ProviderError:
+        return None
+    try:
+        public_id = uuid.UUID(str(state.metadata.get("payment", "")))
+    except ValueError:
+        return None
+    payment = Payment.objects.filter(
+        provider=provider_name, public_id=public_id, provider_payment_id=""
+    ).first()
+    if payment is None or state.id != provider_id:
+        return None
+    linked = Payment.objects.filter(pk=payment.pk, provider_payment_id="").update(
+        provider_payment_id=provider_id
+    )
+    return Payment.objects.get(pk=payment.pk) if linked else None
+
+
 def refresh(payment: Payment, actor: Actor) -> str:
     """Ask the provider about a payment and apply the answer."""
     provider = get_provider(payment.provider)
@@ -282,6 +318,8 @@ def process_webhook_now(event_id: int) -> str:
     payment = Payment.objects.filter(
         provider=event.provider, provider_payment_id=provider_id or "~"
     ).first()
+    if payment is None and provider_id:
+        payment = _adopt(event.provider, provider_id)
     if payment is None:
         logger.warning("%s notification for an unknown payment %r", event.provider, provider_id)
         result = "unknown_payment"

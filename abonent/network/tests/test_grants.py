@@ -113,3 +113,24 @@ def test_reconcile_repairs_what_was_written_around_the_services(contract, make_c
     assert len(table(contract)) == len(before)
     assert (changes.added, changes.removed) == (1, 1 + 2)
     assert_in_step()
+
+
+def test_a_credential_edited_in_the_back_office_is_what_freeradius_reads(contract, staff_user):
+    from abonent.accounts.models import User
+    from abonent.staff.tests.test_staff_2fa import enrol
+
+    staff_user.role, staff_user.is_superuser = User.Role.ADMIN, True
+    staff_user.save()
+    client, _codes = enrol(staff_user)
+    credential = Credential.objects.get(contract=contract)
+    response = client.post(
+        f"/staff/admin/network/credential/{credential.pk}/change/",
+        {"contract": contract.pk, "login": "flat-5", "password": "new-secret", "static_ip": ""},
+    )
+    assert response.status_code == 302
+    assert ("", "check", "Cleartext-Password", '"new-secret"') in table(contract)
+    assert set(RadiusAttribute.objects.values_list("login", flat=True)) == {"flat-5"}
+    assert_in_step()
+    # Not a number: the admin's "not found", never a 500.
+    url = "/staff/admin/subscribers/contract/abc/temporary-password/"
+    assert client.get(url).status_code in (302, 404)

@@ -284,3 +284,55 @@ def test_card_data_never_reaches_the_logs(contract, monkeypatch, caplog):
     )
     assert "4111" not in caplog.text
     assert "987" not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_payment_whose_create_answer_was_lost_is_credited_once_from_the_webhook(
+    contract, django_capture_on_commit_callbacks
+):
+    """The provider created it but our create call timed out: we cancelled it and never
+    stored its id. Its notification finds it by the id we put in metadata."""
+    payment = start(contract)
+    provider_id = payment.provider_payment_id
+    Payment.objects.filter(pk=payment.pk).update(
+        provider_payment_id="", status="canceled", cancellation_reason="provider_unavailable"
+    )
+    row = SandboxPayment.objects.get(provider_payment_id=provider_id)
+    row.status = "succeeded"
+    row.save()
+    for _twice in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post_webhook(notification(row, "payment.succeeded")).status_code == 200
+    payment.refresh_from_db()
+    assert (payment.status, payment.provider_payment_id) == ("succeeded", provider_id)
+    assert credits() == 1
+    assert list(WebhookEvent.objects.values_list("result", flat=True)) == ["credited"]
+    assert not mismatched_balances()
+
+
+@pytest.mark.django_db
+def test_a_notification_cannot_adopt_a_payment_the_provider_does_not_vouch_for(
+    contract, django_capture_on_commit_callbacks
+):
+    """Only the provider's own record links an unknown id to our payment; what the
+    notification says about itself is not believed."""
+    mine = start(contract)
+    Payment.objects.filter(pk=mine.pk).update(
+        provider_payment_id="", status="canceled", cancellation_reason="provider_unavailable"
+    )
+    body = json.dumps(
+        {
+            "event": "payment.succeeded",
+            "object": {
+                "id": "sbx_forged",
+                "status": "succeeded",
+                "metadata": {"payment": str(mine.public_id)},
+            },
+        }
+    ).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_webhook(body).status_code == 200
+    mine.refresh_from_db()
+    assert (mine.status, mine.provider_payment_id) == ("canceled", "")
+    assert WebhookEvent.objects.get().result == "unknown_payment"
+    assert credits() == 0
