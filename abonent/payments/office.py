@@ -100,7 +100,7 @@ def refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Ref
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if payment.status != Payment.Status.SUCCEEDED:
         raise ValidationFailed(fields={"payment": [_("Only a completed payment can be refunded.")]})
-    kopecks = parse_amount(amount)
+    kopecks = parse_amount(amount, minimum=1)  # the rest of a payment may be under 10 ₽
     already = payment.refunds.aggregate(s=Sum("amount"))["s"] or 0
     if kopecks > payment.amount - already:
         raise ValidationFailed(

@@ -39,8 +39,9 @@ class IdempotencyConflict(DomainError):
     default_message = _("This request key was already used for a different payment.")
 
 
-def parse_amount(value: str | int) -> int:
-    """Kopecks from what a person typed ("500", "500,50", "1 000") or the API sent (kopecks)."""
+def parse_amount(value: str | int, minimum: int | None = None) -> int:
+    """Kopecks from what a person typed ("500", "500,50", "1 000") or the API sent
+    (kopecks). `minimum` replaces the top-up minimum (a refund may be a few kopecks)."""
     if isinstance(value, bool):
         raise ValidationFailed(fields={"amount": [_("Enter the amount in rubles, e.g. 500.")]})
     if isinstance(value, int):
@@ -52,7 +53,8 @@ def parse_amount(value: str | int) -> int:
             raise ValidationFailed(
                 fields={"amount": [_("Enter the amount in rubles, e.g. 500 or 500,50.")]}
             ) from None
-    low, high = settings.PAYMENT_MIN_KOPECKS, settings.PAYMENT_MAX_KOPECKS
+    low = settings.PAYMENT_MIN_KOPECKS if minimum is None else minimum
+    high = settings.PAYMENT_MAX_KOPECKS
     if kopecks < low or kopecks > high:
         raise ValidationFailed(
             fields={

@@ -84,7 +84,10 @@ def test_refund_through_the_provider_as_a_ledger_entry(contract):
     assert first.provider_refund_id.startswith("sbx_refund_")
     with pytest.raises(ValidationFailed):
         office.refund(payment.pk, "301", "ещё", manager)  # more than is left
-    office.refund(payment.pk, "300", "остаток", manager)
+    office.refund(payment.pk, "295,50", "почти всё", manager)
+    with pytest.raises(ValidationFailed):
+        office.refund(payment.pk, "0", "ноль", manager)
+    office.refund(payment.pk, "4,50", "остаток меньше минимума пополнения", manager)
     contract.account.refresh_from_db()
     assert contract.account.balance == 0
     assert SandboxPayment.objects.get().metadata["refunds"]  # the provider was asked
