@@ -93,3 +93,18 @@ def test_email_change(subscriber_client, contract):
     subscriber_client.post("/profile/email/", {"email": "not an email"})
     contract.subscriber.refresh_from_db()
     assert contract.subscriber.email == "ivan@example.ru"
+
+
+def test_an_unknown_security_action_changes_nothing(contract):
+    from abonent.accounts import second_factor
+    from abonent.core.context import Actor
+
+    second_factor.set_enabled(contract.user, True, "correct horse battery", Actor.system())
+    client = Client()
+    client.force_login(contract.user)
+    response = client.post(
+        "/profile/security/", {"action": "2fa_maybe", "password": "correct horse battery"}
+    )
+    assert response.status_code == 400
+    contract.user.refresh_from_db()
+    assert contract.user.login_sms_2fa is True

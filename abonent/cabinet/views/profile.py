@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
@@ -161,6 +162,8 @@ def security_view(request: HttpRequest) -> HttpResponse:
     """Second factor on/off and cabinet opt-out, both confirmed with the password."""
     form = PasswordConfirmForm(request.POST or None)
     action = request.POST.get("action")
+    if request.method == "POST" and action not in ("opt_out", "2fa_on", "2fa_off"):
+        raise SuspiciousOperation("unknown security action")  # a forged form; nothing changes
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
         try:
