@@ -48,3 +48,27 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.to}: {self.text[:40]}"
+
+
+class Preference(models.Model):
+    """A subscriber's choice per event and channel; no row means the default (on)."""
+
+    class Event(models.TextChoices):
+        SUPPORT_REPLY = "support_reply", _("Replies from support")
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    event = models.CharField(max_length=30, choices=Event.choices)
+    channel = models.CharField(max_length=8, choices=Message.Channel.choices)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "event", "channel"], name="one_preference")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.event} {self.channel}: {self.enabled}"

@@ -4,9 +4,11 @@ SMS answers at once and the same way whether or not a message was really queued.
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Sequence
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 
 from abonent.core import clock
@@ -66,6 +68,22 @@ def send_sms(
     return _queue(Message.Channel.SMS, to, text, kind, contract_id, secret, dedupe_key)
 
 
+def send_email(
+    to: str,
+    subject: str,
+    text: str,
+    *,
+    kind: str,
+    contract_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> Message:
+    """An e-mail through Django's mail backend, queued and delivered like an SMS. The
+    subject is the first line of the stored text."""
+    return _queue(
+        Message.Channel.EMAIL, to, f"{subject}\n{text}", kind, contract_id, None, dedupe_key
+    )
+
+
 def send_bulk_sms(items: Sequence[tuple[str, str, str, int | None, str]]) -> int:
     """Queue many notices at once: (phone, text, kind, contract_id, dedupe_key) each.
     One INSERT; keys already used are skipped; one delivery job for the lot."""
@@ -116,6 +134,14 @@ def call_code_matches(message: Message, code: str) -> bool:
     return bool(message.call_code_digest) and keyed_digest(code, "call") == message.call_code_digest
 
 
+def _mail(message: Message) -> None:
+    subject, _sep, body = (message.body or message.text).partition("\n")
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [message.to])
+    except (OSError, smtplib.SMTPException) as exc:
+        raise GatewayError("mail", str(exc), retryable=True) from exc
+
+
 def deliver_now(message_id: int) -> Message:
     """One delivery attempt. Safe to run twice: a sent message is left alone."""
     with transaction.atomic():
@@ -130,6 +156,8 @@ def deliver_now(message_id: int) -> Message:
                 message.provider_id = called.provider_id
                 message.call_code_digest = keyed_digest(called.code, "call")
                 message.text = f"code {called.code}" if gateway.shows_secrets else f"code {MASK}"
+            elif message.channel == Message.Channel.EMAIL:
+                _mail(message)
             else:
                 sent = gateway.send_sms(message.to, message.body or message.text)
                 message.provider_id = sent.provider_id

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from .views import login
+from .views import login, tickets
 
 app_name = "staff"
 
@@ -10,4 +10,12 @@ urlpatterns = [
     path("login/setup/", login.setup_view, name="setup"),
     path("login/recovery-codes/", login.recovery_codes_view, name="recovery_codes"),
     path("logout/", login.logout_view, name="logout"),
+    path("tickets/", tickets.queue_view, name="tickets"),
+    path("tickets/<int:ticket_id>/", tickets.ticket_view, name="ticket"),
+    path(
+        "tickets/attachments/<int:attachment_id>/",
+        tickets.attachment_view,
+        name="ticket_attachment",
+    ),
+    path("quality/", include("abonent.staff.quality_urls")),
 ]

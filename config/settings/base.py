@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "abonent.notifications",
     "abonent.network",
     "abonent.payments",
+    "abonent.support",
+    "abonent.quality",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -151,6 +153,14 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Moscow")
 STATIC_URL = "/static/"
 STATIC_ROOT: Path | None = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Ticket attachments: outside the web root, served only through a view that checks access.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private"))
+ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+ATTACHMENTS_PER_MESSAGE = 5
+TICKET_REOPEN_DAYS = 7  # a resolved or closed ticket can be reopened this long
+TICKET_AUTOCLOSE_DAYS = 7  # a resolved ticket nobody answers closes itself
+SUPPORT_NOTIFY_EMAIL = os.environ.get("SUPPORT_NOTIFY_EMAIL", "")  # staff told of new tickets
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -254,3 +264,9 @@ RECEIPT_TAX_SYSTEM_CODE = int(os.environ.get("RECEIPT_TAX_SYSTEM_CODE", "1"))
 RADIUS_API_KEY = os.environ.get("RADIUS_API_KEY", "local-radius-key")
 # With `radius_config --accounting detail`: the radacct directory the worker loads every minute.
 RADIUS_DETAIL_DIR = os.environ.get("RADIUS_DETAIL_DIR", "")
+
+# E-mail (support replies, staff notices): console in development; set SMTP in production.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@abonent.local")

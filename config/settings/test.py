@@ -1,6 +1,8 @@
 """The test suite: PostgreSQL (DATABASE_URL, set by `make test`)."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import env_bool
@@ -17,3 +19,7 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 
 HUEY = {**HUEY, "immediate": env_bool("HUEY_IMMEDIATE", True)}  # noqa: F405
+
+# Attachments written by tests go to a throwaway directory, one per test process.
+PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="abonent-private-"))
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,30 @@
+"""Which events a subscriber wants by which channel. Everything is on until switched off."""
+
+from __future__ import annotations
+
+from abonent.accounts.models import User
+
+from .models import Preference
+
+EVENTS = [Preference.Event.SUPPORT_REPLY]
+CHANNELS = ["sms", "email"]
+
+
+def wants(user: User, event: str, channel: str) -> bool:
+    row = Preference.objects.filter(user=user, event=event, channel=channel).first()
+    return True if row is None else row.enabled
+
+
+def current(user: User) -> dict[str, bool]:
+    """{"<event>:<channel>": on?} for every event and channel."""
+    stored = {f"{p.event}:{p.channel}": p.enabled for p in Preference.objects.filter(user=user)}
+    return {f"{e}:{c}": stored.get(f"{e}:{c}", True) for e in EVENTS for c in CHANNELS}
+
+
+def save(user: User, choices: dict[str, bool]) -> None:
+    for key, enabled in choices.items():
+        event, _sep, channel = key.partition(":")
+        if event in EVENTS and channel in CHANNELS:
+            Preference.objects.update_or_create(
+                user=user, event=event, channel=channel, defaults={"enabled": bool(enabled)}
+            )
