@@ -1,6 +1,16 @@
 from django.urls import path
 
-from .views import auth, pages, payments, profile, recovery, second_factor, services, traffic
+from .views import (
+    auth,
+    pages,
+    payments,
+    profile,
+    recovery,
+    second_factor,
+    services,
+    support,
+    traffic,
+)
 
 app_name = "cabinet"
 
@@ -19,6 +29,7 @@ urlpatterns = [
     path("profile/phone/", profile.phone_view, name="profile_phone"),
     path("profile/sessions/", profile.sessions_view, name="sessions"),
     path("profile/security/", profile.security_view, name="security"),
+    path("profile/notifications/", profile.notifications_view, name="notifications"),
     path("services/", services.services_view, name="services"),
     path("services/tariff/<int:tariff_id>/", services.tariff_change_view, name="tariff_change"),
     path(
@@ -40,5 +51,17 @@ urlpatterns = [
     path("payments/autopay/", payments.autopay_view, name="autopay"),
     path("payments/<uuid:public_id>/", payments.payment_view, name="payment"),
     path("payments/<uuid:public_id>/receipt/", payments.receipt_view, name="receipt"),
-    path("support/", pages.upcoming, {"section": "support"}, name="support"),
+    path("support/", support.support_view, name="support"),
+    path("support/new/", support.new_ticket_view, name="ticket_new"),
+    path("support/<int:ticket_id>/", support.ticket_view, name="ticket"),
+    path(
+        "support/<int:ticket_id>/<str:action>/",
+        support.ticket_action_view,
+        name="ticket_action",
+    ),
+    path(
+        "support/attachments/<int:attachment_id>/",
+        support.attachment_view,
+        name="ticket_attachment",
+    ),
 ]

@@ -9,10 +9,14 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
+from django.http import FileResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from abonent.core.errors import ValidationFailed
+
+from .models import Attachment
+from .uploads import TRIMMED
 
 # magic bytes → (content type, allowed extensions)
 SIGNATURES: list[tuple[bytes, int, str, tuple[str, ...]]] = [
@@ -37,9 +41,11 @@ def _refuse(message: str) -> ValidationFailed:
 
 
 def clean_name(raw: str) -> str:
-    name = unicodedata.normalize("NFC", raw or "").strip()
+    trimmed = (raw or "").startswith(TRIMMED)  # the parser cut a path or odd characters off
+    name = unicodedata.normalize("NFC", (raw or "").lstrip(TRIMMED)).strip()
     if (
-        not name
+        trimmed
+        or not name
         or len(name) > MAX_NAME
         or any(c in name for c in "/\\:")
         or ".." in name
@@ -92,3 +98,17 @@ def check(files: list) -> list[Upload]:
             )
         checked.append(Upload(name=name, content_type=kind[0], size=size, file=upload))
     return checked
+
+
+def response_for(attachment: Attachment) -> FileResponse:
+    """The file under its shown name; images inline, PDFs as downloads; never sniffed
+    into something else by the browser."""
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,
+        as_attachment=not attachment.is_image,
+        filename=attachment.name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

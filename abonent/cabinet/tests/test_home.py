@@ -28,8 +28,8 @@ def test_home_shows_the_account(subscriber_client, contract):
 
 def test_home_query_count_is_pinned(subscriber_client, django_assert_num_queries):
     # session, user, contract with subscriber/address/tariff/account, add-ons,
-    # active promised payment, open suspension, scheduled tariff change
-    with django_assert_num_queries(7):
+    # active promised payment, open suspension, scheduled tariff change, outages here
+    with django_assert_num_queries(8):
         assert subscriber_client.get("/").status_code == 200
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -18,6 +20,7 @@ from abonent.accounts import services as accounts
 from abonent.core import phones
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError
+from abonent.notifications import preferences as notification_preferences
 from abonent.subscribers import services as subscribers
 from abonent.subscribers.selectors import contract_for_user
 
@@ -64,9 +67,35 @@ def profile(request: HttpRequest) -> HttpResponse:
             "phone": phones.display(contract.subscriber.phone),
             "email_form": EmailForm(initial={"email": contract.subscriber.email}),
             "credential": getattr(contract, "credential", None),
+            "notify_form": NotificationsForm(initial=_notify_initial(me(request))),
             "section": "profile",
         },
     )
+
+
+class NotificationsForm(forms.Form):
+    support_reply_sms = forms.BooleanField(label=_("Replies from support by SMS"), required=False)
+    support_reply_email = forms.BooleanField(
+        label=_("Replies from support by e-mail"), required=False
+    )
+
+
+def _notify_initial(user: Any) -> dict[str, bool]:
+    return {key.replace(":", "_"): on for key, on in notification_preferences.current(user).items()}
+
+
+@subscriber_required
+@require_POST
+def notifications_view(request: HttpRequest) -> HttpResponse:
+    form = NotificationsForm(request.POST)
+    form.is_valid()  # checkboxes: anything missing is "off"
+    choices = {
+        name.replace("_sms", ":sms").replace("_email", ":email"): bool(value)
+        for name, value in form.cleaned_data.items()
+    }
+    notification_preferences.save(me(request), choices)
+    messages.success(request, gettext("Saved."))
+    return redirect("cabinet:profile")
 
 
 @subscriber_required

@@ -7,6 +7,7 @@ import zoneinfo
 import pytest
 import time_machine
 from django.core import mail
+from django.utils import translation
 
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
@@ -122,7 +123,7 @@ def test_reopen_within_the_window_only(contract, operator):
     ],
 )
 def test_bad_attachments_are_refused_and_nothing_is_opened(contract, upload, message):
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(ValidationFailed) as info, translation.override("en"):
         open_one(contract, files=[upload])
     assert message in str(info.value.fields["attachments"][0])
     assert not Ticket.objects.exists()
