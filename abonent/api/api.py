@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from . import account, auth, errors, network, payments, profile, services
+from . import account, auth, errors, network, payments, profile, services, support
 from .security import BearerToken
 
 api = NinjaAPI(
@@ -23,3 +23,4 @@ api.add_router("", profile.router)
 api.add_router("", services.router)
 api.add_router("", payments.router)
 api.add_router("", network.router)
+api.add_router("", support.router)
