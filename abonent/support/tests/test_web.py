@@ -197,3 +197,13 @@ def test_the_desk_is_for_verified_staff_only(contract):
             None,
             Actor(user=cashier, channel="admin"),
         )
+
+
+def test_demo_data_brings_canned_answers_and_the_admin_links_to_the_desk(db, staff_user):
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--force", "--subscribers", "3", verbosity=0)
+    call_command("seed_demo", "--force", "--subscribers", "3", verbosity=0)
+    assert CannedAnswer.objects.count() == 3
+    client, _codes = enrol(staff_user)
+    assert 'href="/staff/tickets/"' in client.get("/staff/admin/").content.decode()

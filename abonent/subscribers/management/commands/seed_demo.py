@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from abonent.subscribers import demo
+from abonent.support import demo as support_demo
 
 
 class Command(BaseCommand):
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             raise CommandError("--subscribers must be between 3 and 2,000,000.")
         demo.ensure_catalog()
         demo.ensure_staff()
+        support_demo.ensure_canned_answers()
         show = options.get("verbosity", 1) > 0
         with tqdm(
             total=subscribers, disable=not show, unit="subscr", desc="demo subscribers"
