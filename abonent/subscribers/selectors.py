@@ -3,9 +3,14 @@ API view reaches subscriber data: a user sees their own contract and nothing els
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+import contextlib
+import re
+
+from django.db import connection
+from django.db.models import Prefetch, Q
 
 from abonent.accounts.models import User
+from abonent.core import phones
 from abonent.core.errors import NotFound
 
 from .models import Contract, ContractAddOn
@@ -31,3 +36,118 @@ def contract_for_user(user: User) -> Contract:
     if contract is None:
         raise NotFound()
     return contract
+
+
+# --- staff search ("lost contract") --------------------------------------------------
+
+# Words people put into an address that are not part of the stored street or house.
+_ADDRESS_WORDS = {
+    "ул",
+    "улица",
+    "пр",
+    "пр-т",
+    "просп",
+    "проспект",
+    "д",
+    "дом",
+    "кв",
+    "квартира",
+    "к",
+    "корп",
+    "корпус",
+    "стр",
+    "строение",
+    "st",
+    "str",
+    "street",
+    "h",
+    "apt",
+}
+_PHONE_CHARS = re.compile(r"^[0-9\s()+.\-]+$")
+MAX_QUERY_LENGTH = 100
+
+
+def _phone_candidates(query: str) -> set[str]:
+    """E.164 forms of a query written as a Russian phone number in any common way:
+    "+7 (900) 111-22-33", "8 900 111 22 33", "9001112233"."""
+    digits = re.sub(r"\D", "", query)
+    found: set[str] = set()
+    if len(digits) == 11 and digits[0] in "78":
+        found.add("+7" + digits[1:])
+    elif len(digits) == 10:
+        found.add("+7" + digits)
+    with contextlib.suppress(phones.InvalidPhone):
+        found.add(phones.normalize(query))
+    return found
+
+
+def _contains(field: str, term: str) -> Q:
+    """Case-insensitive "contains". PostgreSQL compares Cyrillic case-insensitively;
+    SQLite's LIKE folds ASCII only, so there the usual spellings are tried as well."""
+    if connection.vendor != "sqlite":
+        return Q(**{f"{field}__icontains": term})
+    q = Q()
+    for variant in {term, term.lower(), term.upper(), term.capitalize()}:
+        q |= Q(**{f"{field}__contains": variant})
+    return q
+
+
+def _term(term: str) -> Q:
+    """One word of the query matches a name, the street, or (digits) the contract
+    number, house, building or flat."""
+    q = (
+        _contains("subscriber__last_name", term)
+        | _contains("subscriber__first_name", term)
+        | _contains("subscriber__middle_name", term)
+        | _contains("address__street", term)
+        | Q(address__house__iexact=term)
+    )
+    if term.isdigit():
+        q |= Q(number=term) | Q(address__flat=term) | Q(address__building=term)
+    return q
+
+
+def search_contracts(query: str, limit: int = 50) -> list[Contract]:
+    """Staff look a contract up by its number, the subscriber's last or first name
+    (any case, part of a word), phone (written any usual way), or address ("Садовая 10",
+    "ул. Садовая, д. 10, кв. 5"). Every word must match something; a query that is a
+    whole phone number is looked up as one.
+
+    Passport data is encrypted (a random IV per value) and has no keyed hash to compare
+    against, so it cannot be searched without decrypting every row; it is not searched."""
+    query = (query or "").strip()[:MAX_QUERY_LENGTH]
+    if not query:
+        return []
+    condition = Q(pk__in=[])  # matches nothing; each way of reading the query adds to it
+    digits = re.sub(r"\D", "", query)
+    phone_like = bool(_PHONE_CHARS.match(query)) and bool(digits)
+    if phone_like:
+        candidates = _phone_candidates(query)
+        if candidates:
+            condition |= Q(subscriber__phone__in=candidates) | Q(
+                subscriber__phone_alt__in=candidates
+            )
+        elif len(digits) >= 5:  # a part of a number, e.g. the last digits
+            condition |= Q(subscriber__phone__contains=digits) | Q(
+                subscriber__phone_alt__contains=digits
+            )
+        if digits == query:
+            condition |= Q(number=digits)
+    if not phone_like or len(digits) < 10:
+        terms = [
+            word
+            for word in (w.strip(".,;:()\"'«»") for w in re.split(r"[\s,]+", query))
+            if word and word.lower().rstrip(".") not in _ADDRESS_WORDS
+        ]
+        if terms:
+            words = Q()
+            for term in terms:
+                words &= _term(term)
+            condition |= words
+    return list(
+        Contract.objects.select_related("subscriber", "address", "tariff")
+        .filter(condition)
+        .order_by("subscriber__last_name", "subscriber__first_name", "number")[
+            : max(1, min(limit, 200))
+        ]
+    )
