@@ -123,7 +123,16 @@ def account_overview(contract: Contract) -> Overview:
     elif contract.status == Contract.Status.SUSPENDED:
         notices.append(_("The service is suspended at your request; nothing is charged meanwhile."))
     elif contract.status == Contract.Status.TERMINATED:
-        notices.append(_("The contract is terminated. The history stays available here."))
+        notices.append(
+            _(
+                "The contract is terminated (the last day of service: %(date)s). "
+                "Statements, traffic and support requests stay available here; payments "
+                "and service changes are no longer accepted."
+            )
+            % {"date": formats.date_format(contract.terminated_on)}
+            if contract.terminated_on
+            else _("The contract is terminated. The history stays available here.")
+        )
     elif outlook.days_left is not None and outlook.days_left <= 3:
         notices.append(
             ngettext(

@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from abonent.billing.lifecycle.common import require_in_service
 from abonent.billing.selectors import charge_outlook, monthly_total
 from abonent.core import audit
 from abonent.core.context import Actor
@@ -65,6 +66,8 @@ def update_rule(
     monthly_cap: int | None,
     actor: Actor,
 ) -> AutopayRule:
+    if enabled:
+        require_in_service(contract)
     errors: dict[str, list] = {}
     low, high = THRESHOLD_LIMITS
     if not low <= threshold_days <= high:

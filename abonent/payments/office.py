@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from abonent.accounts.models import User
 from abonent.accounts.permissions import require_role
+from abonent.billing.lifecycle.common import require_in_service
 from abonent.billing.models import LedgerEntry
 from abonent.billing.services import lock_account, post_entry
 from abonent.core import audit
@@ -35,6 +36,7 @@ def record_cash_payment(
     cashier = require_role(actor, User.Role.CASHIER, User.Role.MANAGER, User.Role.ADMIN)
     kopecks = parse_amount(amount)
     account = lock_account(contract_id)
+    require_in_service(Contract.objects.get(pk=contract_id))  # a closed account takes no money
     posted = post_entry(
         account.pk,
         kind=LedgerEntry.Kind.PAYMENT,

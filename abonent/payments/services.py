@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from abonent.billing.lifecycle.common import require_in_service
 from abonent.billing.models import LedgerEntry
 from abonent.billing.services import post_entry
 from abonent.core import audit
@@ -126,6 +127,7 @@ def start_payment(
 ) -> Payment:
     """Create the payment here and at the provider. `return_url` may hold "{payment}",
     replaced by the payment's public id (the provider sends the subscriber back there)."""
+    require_in_service(contract)
     kopecks = parse_amount(amount)
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:

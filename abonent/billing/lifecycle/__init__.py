@@ -1,8 +1,8 @@
 """What a subscriber changes about their service, and what the calendar changes:
-tariff changes, add-ons, voluntary suspension, promised payment. Each action has a
-preview computed by the same function that then executes it (billing.md: "the preview
-and the execution share one computation"), takes the account's row lock, writes ledger
-entries with keys derived from the action, and tells the network."""
+tariff changes, add-ons, voluntary suspension, promised payment, termination. Each
+action has a preview computed by the same function that then executes it (billing.md:
+"the preview and the execution share one computation"), takes the account's row lock,
+writes ledger entries with keys derived from the action, and tells the network."""
 
 from .addons import AddOnPlan, plan_addon, set_addon
 from .calendar import advance, promise_outstanding
@@ -23,14 +23,26 @@ from .tariffs import (
     plan_tariff_change,
     tariffs_open_to,
 )
+from .termination import (
+    SettlementLine,
+    Termination,
+    TerminationDebt,
+    TerminationPlan,
+    plan_termination,
+    terminate,
+)
 
 __all__ = [
     "AddOnPlan",
     "InsufficientFunds",
     "PolicyViolation",
     "PromisePlan",
+    "SettlementLine",
     "SuspensionPlan",
     "TariffChangePlan",
+    "Termination",
+    "TerminationDebt",
+    "TerminationPlan",
     "advance",
     "cancel_suspension",
     "cancel_tariff_change",
@@ -40,6 +52,7 @@ __all__ = [
     "plan_promise",
     "plan_suspension",
     "plan_tariff_change",
+    "plan_termination",
     "promise_outstanding",
     "refund_fee",
     "resume",
@@ -48,4 +61,5 @@ __all__ = [
     "suspension_days_used",
     "take_promise",
     "tariffs_open_to",
+    "terminate",
 ]

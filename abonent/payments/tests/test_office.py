@@ -100,3 +100,28 @@ def test_refund_rules(contract):
     with pytest.raises(ValidationFailed):
         office.refund(payment.pk, "100", "  ", staff("manager"))
     assert not LedgerEntry.objects.filter(kind="refund").exists()
+
+
+def test_a_terminated_contract_takes_no_new_money(contract):
+    from abonent.billing.lifecycle.common import PolicyViolation
+    from abonent.payments import autopay
+    from abonent.subscribers.models import Contract
+
+    Contract.objects.filter(pk=contract.pk).update(status=Contract.Status.TERMINATED)
+    contract.refresh_from_db()
+    with pytest.raises(PolicyViolation):
+        services.start_payment(
+            contract, "500", idempotency_key="t", return_url="http://t/", actor=Actor.system()
+        )
+    with pytest.raises(PolicyViolation):
+        office.record_cash_payment(contract.pk, "500", staff("cashier"), key="t")
+    with pytest.raises(PolicyViolation):
+        autopay.update_rule(
+            contract,
+            enabled=True,
+            threshold_days=3,
+            amount=500_00,
+            monthly_cap=None,
+            actor=Actor.system(),
+        )
+    assert not LedgerEntry.objects.exists()

@@ -228,7 +228,9 @@ def test_no_card_data_is_kept(contract, monkeypatch):
         list(Payment.objects.values("confirmation_url", "cancellation_reason")), default=str
     )
     assert "4111111111111111" not in dump
-    assert "123" not in json.dumps(row.metadata)
+    # The CVC is nowhere (checked as a value: random ids may contain "123" by chance).
+    assert "cvc" not in json.dumps(row.metadata)
+    assert "123" not in [str(value) for value in row.metadata.values()]
 
 
 @pytest.mark.django_db
