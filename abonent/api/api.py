@@ -1,6 +1,17 @@
 from ninja import NinjaAPI
 
-from . import account, auth, errors, network, payments, profile, services, support
+from . import (
+    account,
+    applications,
+    auth,
+    contract,
+    errors,
+    network,
+    payments,
+    profile,
+    services,
+    support,
+)
 from .security import BearerToken
 
 api = NinjaAPI(
@@ -24,3 +35,5 @@ api.add_router("", services.router)
 api.add_router("", payments.router)
 api.add_router("", network.router)
 api.add_router("", support.router)
+api.add_router("", contract.router)
+api.add_router("", applications.router)

@@ -1,7 +1,9 @@
 from django.urls import path
 
 from .views import (
+    apply,
     auth,
+    contract,
     pages,
     payments,
     profile,
@@ -17,6 +19,13 @@ app_name = "cabinet"
 urlpatterns = [
     path("", pages.home, name="home"),
     path("login/", auth.login_view, name="login"),
+    path("apply/", apply.apply_view, name="apply"),
+    path("apply/streets/", apply.streets_view, name="apply_streets"),
+    path("apply/<uuid:public_id>/", apply.application_view, name="application"),
+    path(
+        "apply/<uuid:public_id>/cancel/", apply.application_cancel_view, name="application_cancel"
+    ),
+    path("apply/<uuid:public_id>/watch/", apply.watch_view, name="application_watch"),
     path("login/code/", second_factor.login_code_view, name="login_code"),
     path("logout/", auth.logout_view, name="logout"),
     path("password/forgot/", recovery.start_view, name="recovery"),
@@ -30,6 +39,8 @@ urlpatterns = [
     path("profile/sessions/", profile.sessions_view, name="sessions"),
     path("profile/security/", profile.security_view, name="security"),
     path("profile/notifications/", profile.notifications_view, name="notifications"),
+    path("profile/contract/", contract.contract_view, name="contract"),
+    path("profile/contract.pdf", contract.contract_pdf_view, name="contract_pdf"),
     path("services/", services.services_view, name="services"),
     path("services/tariff/<int:tariff_id>/", services.tariff_change_view, name="tariff_change"),
     path(

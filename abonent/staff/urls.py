@@ -18,4 +18,7 @@ urlpatterns = [
         name="ticket_attachment",
     ),
     path("quality/", include("abonent.staff.quality_urls")),
+    path("applications/", include("abonent.staff.applications_urls")),
+    path("contracts/", include("abonent.staff.contracts_urls")),
+    path("contracts/", include("abonent.staff.termination_urls")),
 ]

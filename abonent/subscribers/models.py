@@ -68,6 +68,8 @@ class Subscriber(models.Model):
 
 class Contract(models.Model):
     class Status(models.TextChoices):
+        # Signed, cable not yet in: not charged; the installer may test the login.
+        CONNECTING = "connecting", _("Connecting")
         ACTIVE = "active", _("Active")
         BLOCKED_DEBT = "blocked_debt", _("Blocked for debt")
         SUSPENDED = "suspended", _("Suspended")

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "abonent.payments",
     "abonent.support",
     "abonent.quality",
+    "abonent.applications",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",

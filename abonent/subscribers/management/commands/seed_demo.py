@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from abonent.applications import demo as applications_demo
 from abonent.subscribers import demo
 from abonent.support import demo as support_demo
 
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         demo.ensure_catalog()
         demo.ensure_staff()
         support_demo.ensure_canned_answers()
+        applications_demo.ensure_coverage()
+        applications_demo.ensure_slots()
         show = options.get("verbosity", 1) > 0
         with tqdm(
             total=subscribers, disable=not show, unit="subscr", desc="demo subscribers"

@@ -1,0 +1,111 @@
+"""Public (no login): the coverage answer for an address, and an application for a
+connection — the same services as the web form."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from abonent.applications import coverage
+from abonent.applications import services as applications
+from abonent.applications.models import Application
+from abonent.core.context import Actor, client_ip
+
+from .schemas import StrictIn
+
+router = Router(tags=["applications"], auth=None)
+
+
+class AddressIn(StrictIn):
+    street: str = Field(max_length=200)
+    house: str = Field(max_length=30)
+    flat: str = Field("", max_length=10)
+
+
+class ApplicationIn(StrictIn):
+    full_name: str = Field(max_length=200)
+    phone: str = Field(max_length=30, description="Any common format; stored as +7XXXXXXXXXX")
+    address: AddressIn
+    tariff_id: int | None = None
+    call_time: str = Field(Application.CallTime.ANY, description="any|morning|day|evening")
+    comment: str = Field("", max_length=1000)
+    consent: bool = Field(
+        False, description="Consent to personal data processing (152-FZ); must be true"
+    )
+
+
+class ApplicationOut(Schema):
+    id: int
+    coverage: str
+    message: str
+    stage: str
+    status_url: str
+    duplicate: bool
+
+
+class CoverageOut(Schema):
+    coverage: str
+    message: str
+    street: str
+    house: str
+
+
+class StreetOut(Schema):
+    name: str
+
+
+@router.post(
+    "/applications", response={201: ApplicationOut, 200: ApplicationOut}, url_name="applications"
+)
+def apply(request: HttpRequest, payload: ApplicationIn) -> Status:
+    """201 with the coverage answer; 200 with the open application when this phone
+    already applied for this address; 400 per field; 429 when throttled."""
+    result = applications.submit(
+        applications.ApplicationData(
+            full_name=payload.full_name,
+            phone=payload.phone,
+            street=payload.address.street,
+            house=payload.address.house,
+            flat=payload.address.flat,
+            tariff_id=payload.tariff_id,
+            call_time=payload.call_time,
+            comment=payload.comment,
+            consent=payload.consent,
+        ),
+        source=Application.Source.API,
+        ip=client_ip(request),
+        status_url=request.build_absolute_uri(reverse("cabinet:apply")) + "{id}/",
+        actor=Actor.from_request(request, "api"),
+    )
+    a = result.application
+    body = ApplicationOut(
+        id=a.pk,
+        coverage=a.coverage,
+        message=result.answer.message,
+        stage=a.stage,
+        status_url=request.build_absolute_uri(reverse("cabinet:application", args=[a.public_id])),
+        duplicate=not result.created,
+    )
+    return Status(201 if result.created else 200, body)
+
+
+@router.get("/coverage", response=CoverageOut, url_name="coverage")
+def coverage_check(
+    request: HttpRequest,
+    street: str = Query(..., max_length=200),
+    house: str = Query(..., max_length=30),
+) -> CoverageOut:
+    answer = coverage.check(street, house)
+    return CoverageOut(
+        coverage=answer.coverage,
+        message=answer.message,
+        street=answer.street.name,
+        house=answer.house_key,
+    )
+
+
+@router.get("/coverage/streets", response=list[StreetOut], url_name="coverage_streets")
+def streets(request: HttpRequest, q: str = Query("", max_length=100)) -> list[StreetOut]:
+    return [StreetOut(name=s.name) for s in coverage.suggest_streets(q)]

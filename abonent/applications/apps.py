@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ApplicationsConfig(AppConfig):
+    name = "abonent.applications"
+    label = "applications"
+    verbose_name = _("Connection requests")
