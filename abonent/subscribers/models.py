@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField, EncryptedDateField
+
+from abonent.core.secrets import keyed_digest
 
 
 class Address(models.Model):
@@ -29,6 +34,12 @@ class Address(models.Model):
         return ", ".join(parts)
 
 
+def passport_digest(text: str) -> str:
+    """ "45 06 123456", "4506 123456" and "4506123456" are one passport."""
+    digits = re.sub(r"\D", "", text or "")
+    return keyed_digest(digits, "passport") if len(digits) >= 6 else ""
+
+
 class Subscriber(models.Model):
     """The person (party to one or more contracts)."""
 
@@ -46,6 +57,9 @@ class Subscriber(models.Model):
         _("passport issued by"), max_length=300, null=True, blank=True
     )
     passport_issued_on = EncryptedDateField(_("passport issued on"), null=True, blank=True)
+    # Keyed hash of series + number (digits only): the one way to find a subscriber by
+    # passport without decrypting every row. Kept in step by save().
+    passport_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     birth_date = EncryptedDateField(_("date of birth"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -55,6 +69,14 @@ class Subscriber(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.passport_digest = passport_digest(
+            f"{self.passport_series or ''}{self.passport_number or ''}"
+        )
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "passport_digest"}
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

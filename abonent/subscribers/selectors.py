@@ -13,7 +13,7 @@ from abonent.accounts.models import User
 from abonent.core import phones
 from abonent.core.errors import NotFound
 
-from .models import Contract, ContractAddOn
+from .models import Contract, ContractAddOn, passport_digest
 
 
 def contract_for_user(user: User) -> Contract:
@@ -107,14 +107,17 @@ def _term(term: str) -> Q:
     return q
 
 
+PASSPORT_DIGITS = 10  # series (4) and number (6)
+
+
 def search_contracts(query: str, limit: int = 50) -> list[Contract]:
     """Staff look a contract up by its number, the subscriber's last or first name
     (any case, part of a word), phone (written any usual way), or address ("Садовая 10",
     "ул. Садовая, д. 10, кв. 5"). Every word must match something; a query that is a
     whole phone number is looked up as one.
 
-    Passport data is encrypted (a random IV per value) and has no keyed hash to compare
-    against, so it cannot be searched without decrypting every row; it is not searched."""
+    A passport (series and number, spaces or not) is matched by its keyed digest: the
+    encrypted fields themselves cannot be searched."""
     query = (query or "").strip()[:MAX_QUERY_LENGTH]
     if not query:
         return []
@@ -133,6 +136,8 @@ def search_contracts(query: str, limit: int = 50) -> list[Contract]:
             )
         if digits == query:
             condition |= Q(number=digits)
+        if len(digits) == PASSPORT_DIGITS:
+            condition |= Q(subscriber__passport_digest=passport_digest(digits))
     if not phone_like or len(digits) < 10:
         terms = [
             word

@@ -67,6 +67,15 @@ def test_search_by_street_and_house(staff_client, people, make_contract):
     assert numbers(staff_client, "Невский") == set()
 
 
+@pytest.mark.parametrize("written", ["4006 123456", "4006123456", "40 06 123456"])
+def test_search_by_passport_written_any_way(staff_client, people, written):
+    subscriber = people["sidorova"].subscriber
+    subscriber.passport_series, subscriber.passport_number = "40 06", "123456"
+    subscriber.save()
+    assert numbers(staff_client, written) == {people["sidorova"].number}
+    assert numbers(staff_client, "4006 654321") == set()
+
+
 def test_the_results_table_and_the_search_is_audited(staff_client, people):
     page = staff_client.get("/staff/contracts/", {"q": "Сидорова"}).content.decode()
     contract = people["sidorova"]
