@@ -4,13 +4,39 @@ from django.http import HttpRequest
 from ninja import Router
 
 from abonent.billing.selectors import account_overview
+from abonent.catalog.models import Tariff
 from abonent.core.money import Money
+from abonent.subscribers.models import Contract
 from abonent.subscribers.selectors import contract_for_user
 
 from .schemas import AccountOut, AddOnOut, MoneyOut, NextChargeOut, TariffOut
 from .security import me
 
 router = Router(tags=["account"])
+
+
+def tariff_out(tariff: Tariff) -> TariffOut:
+    return TariffOut(
+        id=tariff.pk,
+        name=tariff.name,
+        price=money(tariff.price),
+        speed_mbps=tariff.speed_in_mbps,
+        speed_out_mbps=tariff.speed_out_mbps,
+        charging_mode=tariff.charging_mode,
+    )
+
+
+def addons_out(contract: Contract) -> list[AddOnOut]:
+    return [
+        AddOnOut(
+            id=link.addon.pk,
+            name=link.addon.name,
+            price=money(link.addon.money),
+            billing=link.addon.billing,
+            connected_on=link.connected_on,
+        )
+        for link in contract.addons.all()
+    ]
 
 
 def money(value: Money) -> MoneyOut:
@@ -30,24 +56,8 @@ def account(request: HttpRequest) -> AccountOut:
         status=contract.status,
         status_display=contract.get_status_display(),
         balance=money(overview.balance),
-        tariff=TariffOut(
-            id=tariff.pk,
-            name=tariff.name,
-            price=money(tariff.price),
-            speed_mbps=tariff.speed_in_mbps,
-            speed_out_mbps=tariff.speed_out_mbps,
-            charging_mode=tariff.charging_mode,
-        ),
-        addons=[
-            AddOnOut(
-                id=link.addon.pk,
-                name=link.addon.name,
-                price=money(link.addon.money),
-                billing=link.addon.billing,
-                connected_on=link.connected_on,
-            )
-            for link in contract.addons.all()
-        ],
+        tariff=tariff_out(tariff),
+        addons=addons_out(contract),
         next_charge=NextChargeOut(date=next_charge.date, amount=money(next_charge.amount))
         if next_charge
         else None,

@@ -11,7 +11,7 @@ from ninja import Router, Schema
 from abonent.subscribers import documents
 from abonent.subscribers.selectors import contract_for_user
 
-from .account import money
+from .account import addons_out, tariff_out
 from .schemas import AddOnOut, TariffOut
 from .security import me
 
@@ -42,24 +42,8 @@ def contract(request: HttpRequest) -> ContractOut:
         status_display=str(found.get_status_display()),
         full_name=found.subscriber.full_name,
         address=str(found.address),
-        tariff=TariffOut(
-            id=tariff.pk,
-            name=tariff.name,
-            price=money(tariff.price),
-            speed_mbps=tariff.speed_in_mbps,
-            speed_out_mbps=tariff.speed_out_mbps,
-            charging_mode=tariff.charging_mode,
-        ),
-        addons=[
-            AddOnOut(
-                id=link.addon.pk,
-                name=link.addon.name,
-                price=money(link.addon.money),
-                billing=link.addon.billing,
-                connected_on=link.connected_on,
-            )
-            for link in found.addons.all()
-        ],
+        tariff=tariff_out(tariff),
+        addons=addons_out(found),
         pppoe_login=credential.login if credential is not None else None,
     )
 

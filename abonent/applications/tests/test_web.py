@@ -115,3 +115,17 @@ def test_staff_take_it_to_a_printed_contract_and_service(register, staff_user, t
     assert page.count("<li>") >= 6  # the history, with who and when
     bad = client.post(url, {"step": "feasible"})  # not from "active"
     assert bad.status_code == 200
+
+
+def test_a_walk_in_at_the_office_joins_the_same_pipeline(register, staff_user):
+    client, _codes = enrol(staff_user)
+    for n in range(5):  # the office is one address for many people: no flood limit
+        response = client.post(
+            "/staff/applications/new/",
+            {**FORM, "phone": f"+7 900 000-{n:02d}-11", "flat": str(n + 1)},
+        )
+        assert response.status_code == 302
+    assert set(Application.objects.values_list("source", flat=True)) == {"office"}
+    bad = client.post("/staff/applications/new/", {**FORM, "house": "сто"})
+    assert bad.status_code == 200
+    assert Application.objects.count() == 5

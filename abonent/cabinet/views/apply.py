@@ -78,6 +78,20 @@ class ApplyForm(forms.Form):
             (t.pk, f"{t.name} · {t.price}") for t in tariffs
         ]
 
+    def application_data(self) -> applications.ApplicationData:
+        data = self.cleaned_data
+        return applications.ApplicationData(
+            full_name=data["full_name"],
+            phone=data["phone"],
+            street=data["street"],
+            house=data["house"],
+            flat=data["flat"],
+            tariff_id=data["tariff_id"],
+            call_time=data["call_time"] or Application.CallTime.ANY,
+            comment=data["comment"],
+            consent=data["consent"],
+        )
+
 
 @require_http_methods(["GET", "POST"])
 def apply_view(request: HttpRequest) -> HttpResponse:
@@ -90,17 +104,7 @@ def apply_view(request: HttpRequest) -> HttpResponse:
             return render(request, "public/apply_thanks.html", {})
         try:
             result = applications.submit(
-                applications.ApplicationData(
-                    full_name=data["full_name"],
-                    phone=data["phone"],
-                    street=data["street"],
-                    house=data["house"],
-                    flat=data["flat"],
-                    tariff_id=data["tariff_id"],
-                    call_time=data["call_time"] or Application.CallTime.ANY,
-                    comment=data["comment"],
-                    consent=data["consent"],
-                ),
+                form.application_data(),
                 source=Application.Source.WEB,
                 ip=client_ip(request),
                 status_url=request.build_absolute_uri(reverse("cabinet:apply")) + "{id}/",

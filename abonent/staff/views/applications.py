@@ -160,20 +160,9 @@ def office_application_view(request: HttpRequest) -> HttpResponse:
     """A walk-in at the office: the same application, the same pipeline."""
     form = ApplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             result = applications.submit(
-                applications.ApplicationData(
-                    full_name=data["full_name"],
-                    phone=data["phone"],
-                    street=data["street"],
-                    house=data["house"],
-                    flat=data["flat"],
-                    tariff_id=data["tariff_id"],
-                    call_time=data["call_time"] or Application.CallTime.ANY,
-                    comment=data["comment"],
-                    consent=data["consent"],
-                ),
+                form.application_data(),
                 source=Application.Source.OFFICE,
                 ip=None,
                 status_url=request.build_absolute_uri(reverse("cabinet:apply")) + "{id}/",
