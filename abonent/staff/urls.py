@@ -19,6 +19,9 @@ urlpatterns = [
     ),
     path("quality/", include("abonent.staff.quality_urls")),
     path("applications/", include("abonent.staff.applications_urls")),
+    path("reports/", include("abonent.staff.reports_urls")),
+    path("import/", include("abonent.staff.imports_urls")),
+    path("mass/", include("abonent.staff.mass_urls")),
     path("contracts/", include("abonent.staff.contracts_urls")),
     path("contracts/", include("abonent.staff.termination_urls")),
 ]
