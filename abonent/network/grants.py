@@ -22,7 +22,8 @@ logger = logging.getLogger("abonent.radius")
 # (login, vendor, kind, attribute, op, value): one row of the table, value quoted.
 Row = tuple[str, str, str, str, str, str]
 CHUNK = 2000
-ADVISORY_NAMESPACE = 0x4752  # "GR": per-contract locks of this module
+ADVISORY_NAMESPACE = 0x4752  # "GR": the locks of this module
+LOCK_BUCKETS = 256
 
 
 def quote(value: str) -> str:
@@ -64,16 +65,20 @@ class Changes:
 
 
 def _lock(contract_ids: list[int]) -> None:
-    """Serialise writers of the same contracts' rows, in id order (no deadlock). The
-    lock is taken before the contracts are read, so a concurrent change commits first
-    and is seen, or waits for this transaction and then writes its own decision."""
+    """Serialise writers of the same contracts' rows, in a fixed order (no deadlock).
+    The lock is taken before the contracts are read, so a concurrent change commits
+    first and is seen, or waits for this transaction and then writes its own decision.
+    Contracts share LOCK_BUCKETS locks: a bulk load inside one transaction (seed,
+    import) holds at most that many, not one per contract (PostgreSQL's lock table
+    would run out)."""
     if connection.vendor != "postgresql":
         return  # SQLite runs one writer at a time anyway
+    buckets = sorted({contract_id % LOCK_BUCKETS for contract_id in contract_ids})
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(%s, id))"
-            " FROM (SELECT unnest(%s::int[]) AS id ORDER BY 1) AS ids",
-            [ADVISORY_NAMESPACE, contract_ids],
+            "SELECT count(pg_advisory_xact_lock(%s, b))"
+            " FROM (SELECT unnest(%s::int[]) AS b ORDER BY 1) AS buckets",
+            [ADVISORY_NAMESPACE, buckets],
         )
 
 
