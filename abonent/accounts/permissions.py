@@ -1,4 +1,8 @@
-"""Staff permissions are checked in services, not only in views (security.md)."""
+"""Staff permissions are checked in services, not only in views (security.md).
+
+`STAFF_ACTIONS` is the one list of who may do what (least privilege); services call
+`require_action`, the back office shows only the buttons `allowed` says, and a matrix
+test walks every role against every action."""
 
 from __future__ import annotations
 
@@ -6,6 +10,31 @@ from abonent.core.context import Actor
 from abonent.core.errors import Forbidden
 
 from .models import User
+
+R = User.Role
+EVERY_ROLE = (R.OPERATOR, R.CASHIER, R.TECHNICIAN, R.MANAGER, R.ADMIN)
+STAFF_ACTIONS: dict[str, tuple[str, ...]] = {
+    # Reading a subscriber's card (audited as a read of personal data).
+    "view_subscriber": EVERY_ROLE,
+    "contract_copy": (R.OPERATOR, R.CASHIER, R.MANAGER, R.ADMIN),
+    "temporary_password": (R.OPERATOR, R.MANAGER, R.ADMIN),
+    "restore_cabinet": (R.OPERATOR, R.MANAGER, R.ADMIN),
+    "lift_login_lock": (R.OPERATOR, R.MANAGER, R.ADMIN),
+    "cash_payment": (R.CASHIER, R.MANAGER, R.ADMIN),
+    "refund": (R.MANAGER, R.ADMIN),
+    "correction": (R.MANAGER, R.ADMIN),
+    "tariff_change": (R.OPERATOR, R.MANAGER, R.ADMIN),
+    "suspension": (R.OPERATOR, R.MANAGER, R.ADMIN),
+    "promised_payment": (R.OPERATOR, R.MANAGER, R.ADMIN),
+    "terminate": (R.OPERATOR, R.MANAGER, R.ADMIN),
+    "tickets": (R.OPERATOR, R.TECHNICIAN, R.MANAGER, R.ADMIN),
+    "applications": (R.OPERATOR, R.TECHNICIAN, R.MANAGER, R.ADMIN),
+    "sign_contract": (R.OPERATOR, R.MANAGER, R.ADMIN),
+    "audit_log": (R.MANAGER, R.ADMIN),
+    "reports": (R.MANAGER, R.ADMIN),
+    "mass_operations": (R.MANAGER, R.ADMIN),
+    "import": (R.ADMIN,),
+}
 
 
 def require_role(actor: Actor, *roles: str) -> User:
@@ -18,3 +47,25 @@ def require_role(actor: Actor, *roles: str) -> User:
     ):
         raise Forbidden()
     return user
+
+
+def require_action(actor: Actor, action: str) -> User:
+    """A staff member whose role may do `action`."""
+    return require_role(actor, *STAFF_ACTIONS[action])
+
+
+def allow_on_behalf(actor: Actor, action: str) -> None:
+    """For services a subscriber uses on their own contract (the caller made sure it
+    is theirs) and jobs use too: staff acting on someone's behalf need the role."""
+    user = actor.user
+    if user is None or user.kind == User.Kind.SUBSCRIBER:
+        return
+    require_action(actor, action)
+
+
+def allowed(user: User, action: str) -> bool:
+    return bool(
+        user.is_active
+        and user.kind == User.Kind.STAFF
+        and (user.is_superuser or user.role in STAFF_ACTIONS[action])
+    )

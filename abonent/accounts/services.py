@@ -197,9 +197,9 @@ def issue_temporary_password(user: User, checks: list[str], actor: Actor) -> str
     password (returned once, never stored in clear or logged). The subscriber must
     change it at the next login; all sessions end; cabinet access is switched back on."""
     from . import passwords, throttle
-    from .permissions import require_role
+    from .permissions import require_action
 
-    require_role(actor, User.Role.OPERATOR, User.Role.MANAGER, User.Role.ADMIN)
+    require_action(actor, "temporary_password")
     unknown = set(checks) - set(IDENTITY_CHECKS)
     if unknown or len(set(checks)) < MIN_IDENTITY_CHECKS:
         raise ValidationFailed(
@@ -242,9 +242,9 @@ def opt_out_of_cabinet(user: User, password: str, actor: Actor) -> None:
 
 @transaction.atomic
 def restore_cabinet(user: User, actor: Actor) -> None:
-    from .permissions import require_role
+    from .permissions import require_action
 
-    require_role(actor, User.Role.OPERATOR, User.Role.MANAGER, User.Role.ADMIN)
+    require_action(actor, "restore_cabinet")
     updated = User.objects.filter(
         pk=user.pk, kind=User.Kind.SUBSCRIBER, cabinet_enabled=False
     ).update(cabinet_enabled=True)

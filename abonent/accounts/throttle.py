@@ -113,9 +113,9 @@ def record_success(contract_number: str) -> None:
 
 @transaction.atomic
 def lift(lock_id: int, actor: Actor) -> LoginLock:
-    from .permissions import require_role
+    from .permissions import require_action
 
-    require_role(actor, "operator", "manager", "admin")
+    require_action(actor, "lift_login_lock")
     lock = LoginLock.objects.select_for_update().filter(pk=lock_id).first()
     if lock is None:
         raise NotFound()

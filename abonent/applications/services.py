@@ -16,8 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from abonent.accounts.models import User
-from abonent.accounts.permissions import require_role
+from abonent.accounts.permissions import require_action
 from abonent.catalog.models import Audience, Tariff
 from abonent.core import audit, clock, phones
 from abonent.core.context import Actor
@@ -44,7 +43,6 @@ logger = logging.getLogger("abonent.applications")
 PER_PHONE_HOUR = 3
 PER_ADDRESS_10_MIN = 3
 PER_IP_HOUR = 10
-STAFF = (User.Role.OPERATOR, User.Role.TECHNICIAN, User.Role.MANAGER, User.Role.ADMIN)
 NEXT: dict[str, tuple[str, ...]] = {
     Stage.NEW: (Stage.FEASIBLE, Stage.REJECTED, Stage.CANCELLED),
     Stage.FEASIBLE: (Stage.CALLED, Stage.CANCELLED),
@@ -257,7 +255,7 @@ def _move(application: Application, stage: str, actor: Actor, note: str = "", **
 @transaction.atomic
 def move(application_id: int, stage: str, actor: Actor, *, note: str = "") -> Application:
     """The simple steps: feasibility confirmed, called back, installed."""
-    require_role(actor, *STAFF)
+    require_action(actor, "applications")
     if stage not in (Stage.FEASIBLE, Stage.CALLED, Stage.INSTALLED):
         raise StageConflict(_("Use the form for this step."))
     application = _locked(application_id)
@@ -267,7 +265,7 @@ def move(application_id: int, stage: str, actor: Actor, *, note: str = "") -> Ap
 
 @transaction.atomic
 def reject(application_id: int, reason: str, actor: Actor) -> Application:
-    require_role(actor, *STAFF)
+    require_action(actor, "applications")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(fields={"reason": [_("Give the reason: the applicant is told it.")]})
@@ -281,7 +279,7 @@ def reject(application_id: int, reason: str, actor: Actor) -> Application:
 def cancel(application_id: int, actor: Actor, *, reason: str = "") -> Application:
     """By staff, or by the applicant from the status page (actor without a user)."""
     if actor.user is not None:
-        require_role(actor, *STAFF)
+        require_action(actor, "applications")
     application = _locked(application_id)
     if not application.is_open:
         return application
@@ -304,7 +302,7 @@ def sign_contract(application_id: int, actor: Actor, *, tariff_id: int | None = 
     """The contract from the application: subscriber, next number, account, network
     credentials, initial password (shown once, printed in the contract). Not charged
     until the service starts (status "connecting")."""
-    require_role(actor, User.Role.OPERATOR, User.Role.MANAGER, User.Role.ADMIN)
+    require_action(actor, "sign_contract")
     application = _locked(application_id)
     if application.stage != Stage.CALLED:
         raise StageConflict(_("Call the applicant back before signing."))
@@ -338,7 +336,7 @@ def sign_contract(application_id: int, actor: Actor, *, tariff_id: int | None = 
 
 @transaction.atomic
 def schedule(application_id: int, slot_id: int, actor: Actor) -> Application:
-    require_role(actor, *STAFF)
+    require_action(actor, "applications")
     application = _locked(application_id)
     slot = InstallSlot.objects.select_for_update().filter(pk=slot_id).first()
     if slot is None or slot.starts_at <= clock.now():
@@ -356,7 +354,7 @@ def schedule(application_id: int, slot_id: int, actor: Actor) -> Application:
 @transaction.atomic
 def activate(application_id: int, actor: Actor) -> Application:
     """The cable is in and the router online: the service starts (charging from today)."""
-    require_role(actor, *STAFF)
+    require_action(actor, "applications")
     application = _locked(application_id)
     if application.stage != Stage.INSTALLED or application.contract_id is None:
         raise StageConflict(_("Mark the installation done first."))

@@ -11,8 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from abonent.accounts.models import User
-from abonent.accounts.permissions import require_role
+from abonent.accounts.permissions import require_action
 from abonent.core import audit, clock
 from abonent.core.context import Actor
 from abonent.core.errors import NotFound, ValidationFailed
@@ -119,15 +118,12 @@ def maybe_unblock(contract_id: int, balance: int, actor: Actor) -> bool:
     return True
 
 
-CORRECTION_ROLES = (User.Role.MANAGER, User.Role.ADMIN, User.Role.CASHIER)
-
-
 @transaction.atomic
 def post_correction(
     contract_id: int, amount: int, reason: str, actor: Actor, *, key: str | None = None
 ) -> Posted:
     """A staff correction: a new entry with a reason, never an edit."""
-    require_role(actor, *CORRECTION_ROLES)
+    require_action(actor, "correction")
     if not reason.strip():
         raise ValidationFailed(fields={"reason": [_("Give the reason for the correction.")]})
     if amount == 0:
@@ -146,7 +142,7 @@ def post_correction(
 @transaction.atomic
 def reverse_entry(entry_id: int, reason: str, actor: Actor) -> Posted:
     """Cancel an entry by posting its opposite that points back at it (once)."""
-    require_role(actor, *CORRECTION_ROLES)
+    require_action(actor, "correction")
     if not reason.strip():
         raise ValidationFailed(fields={"reason": [_("Give the reason for the correction.")]})
     entry = LedgerEntry.objects.filter(pk=entry_id).select_related("account").first()

@@ -12,14 +12,13 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from abonent.accounts.models import User
-from abonent.accounts.permissions import require_role
+from abonent.accounts.permissions import require_action
 from abonent.billing.lifecycle.common import require_in_service
 from abonent.billing.models import LedgerEntry
 from abonent.billing.services import lock_account, post_entry
 from abonent.core import audit
 from abonent.core.context import Actor
-from abonent.core.errors import ValidationFailed
+from abonent.core.errors import NotFound, ValidationFailed
 from abonent.core.pdf import new_document
 from abonent.subscribers.models import Contract
 
@@ -33,7 +32,7 @@ def record_cash_payment(
     contract_id: int, amount: str | int, actor: Actor, key: str | None = None
 ) -> CashPayment:
     """`key` comes with the form, so a double click or a re-sent form takes the money once."""
-    cashier = require_role(actor, User.Role.CASHIER, User.Role.MANAGER, User.Role.ADMIN)
+    cashier = require_action(actor, "cash_payment")
     kopecks = parse_amount(amount)
     account = lock_account(contract_id)
     require_in_service(Contract.objects.get(pk=contract_id))  # a closed account takes no money
@@ -96,10 +95,12 @@ def cash_receipt_pdf(cash: CashPayment) -> bytes:
 def refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Refund:
     """Return money paid by card. The provider is asked first; only if it agrees is the
     ledger debited (a refund entry, never an edit of the payment)."""
-    staff = require_role(actor, User.Role.MANAGER, User.Role.ADMIN)
+    staff = require_action(actor, "refund")
     if not reason.strip():
         raise ValidationFailed(fields={"reason": [_("Give the reason for the refund.")]})
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound()
     if payment.status != Payment.Status.SUCCEEDED:
         raise ValidationFailed(fields={"payment": [_("Only a completed payment can be refunded.")]})
     kopecks = parse_amount(amount, minimum=1)  # the rest of a payment may be under 10 ₽

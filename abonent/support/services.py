@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from abonent.accounts.models import User
-from abonent.accounts.permissions import require_role
+from abonent.accounts.permissions import require_action
 from abonent.core import audit, clock
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError, ValidationFailed
@@ -32,7 +32,6 @@ from .selectors import outages_at
 
 logger = logging.getLogger("abonent.support")
 MAX_TEXT = 5000
-STAFF_ROLES = (User.Role.OPERATOR, User.Role.TECHNICIAN, User.Role.MANAGER, User.Role.ADMIN)
 
 
 class TicketPolicy(DomainError):
@@ -251,7 +250,7 @@ def staff_reply(
     wait_for_subscriber: bool = False,
 ) -> TicketMessage:
     """A reply the subscriber sees (and is told of), or an internal note."""
-    staff = require_role(actor, *STAFF_ROLES)
+    staff = require_action(actor, "tickets")
     text = _text(text)
     uploads = attachments.check(list(files or []))
     ticket = _locked(ticket_id)
@@ -296,7 +295,7 @@ def staff_reply(
 
 @transaction.atomic
 def assign(ticket_id: int, assignee_id: int | None, actor: Actor) -> Ticket:
-    require_role(actor, *STAFF_ROLES)
+    require_action(actor, "tickets")
     ticket = _locked(ticket_id)
     assignee = None
     if assignee_id is not None:
@@ -332,7 +331,7 @@ def _finish(ticket: Ticket, now: dt.datetime) -> None:
 
 @transaction.atomic
 def resolve(ticket_id: int, actor: Actor) -> Ticket:
-    require_role(actor, *STAFF_ROLES)
+    require_action(actor, "tickets")
     ticket = _locked(ticket_id)
     if not ticket.is_open:
         raise TicketPolicy(_("The ticket is already resolved or closed."))

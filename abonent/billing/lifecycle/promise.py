@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from abonent.accounts.permissions import allow_on_behalf
 from abonent.catalog.models import BillingPolicy
 from abonent.core import audit, clock
 from abonent.core.context import Actor
@@ -82,6 +83,7 @@ def plan_promise(contract: Contract, today: dt.date | None = None) -> PromisePla
 
 @transaction.atomic
 def take_promise(contract_id: int, amount: int | None, actor: Actor) -> PromisedPayment:
+    allow_on_behalf(actor, "promised_payment")
     lock_account(contract_id)
     contract = load_contract(contract_id)
     plan = plan_promise(contract)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from abonent.accounts.permissions import allow_on_behalf
 from abonent.catalog.models import AddOn, BillingPolicy
 from abonent.core import audit, clock
 from abonent.core.context import Actor
@@ -125,6 +126,7 @@ def plan_suspension(
 
 @transaction.atomic
 def suspend(contract_id: int, start: dt.date, end: dt.date, actor: Actor) -> Suspension:
+    allow_on_behalf(actor, "suspension")
     lock_account(contract_id)
     contract = load_contract(contract_id)
     plan = plan_suspension(contract, start, end)
@@ -191,6 +193,7 @@ def finish_suspension(suspension: Suspension, ended_on: dt.date, actor: Actor) -
 @transaction.atomic
 def resume(contract_id: int, suspension_id: int, actor: Actor) -> None:
     """End an active suspension now; charging resumes from tomorrow's run."""
+    allow_on_behalf(actor, "suspension")
     suspension = locked_own(Suspension, contract_id, suspension_id)
     if suspension.status != Suspension.Status.ACTIVE:
         raise PolicyViolation(_("This suspension is not active."))
@@ -199,6 +202,7 @@ def resume(contract_id: int, suspension_id: int, actor: Actor) -> None:
 
 @transaction.atomic
 def cancel_suspension(contract_id: int, suspension_id: int, actor: Actor) -> None:
+    allow_on_behalf(actor, "suspension")
     suspension = locked_own(Suspension, contract_id, suspension_id)
     if suspension.status != Suspension.Status.SCHEDULED:
         raise PolicyViolation(_("Only a suspension that has not started can be cancelled."))

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from abonent.accounts.permissions import allow_on_behalf
 from abonent.catalog.models import Audience, BillingPolicy, ChangeRule, ChargingMode, Tariff
 from abonent.catalog.services import price_on
 from abonent.core import audit, clock
@@ -132,10 +133,15 @@ def change_tariff(
 ) -> TariffChange:
     """Apply now or schedule, as the plan says. The same key twice returns the first
     change; two different requests at once run one after the other under the lock."""
+    allow_on_behalf(actor, "tariff_change")
     existing = TariffChange.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     lock_account(contract_id)
+    # A twin request may have finished while this one waited for the lock.
+    existing = TariffChange.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
     contract = load_contract(contract_id)
     plan = plan_tariff_change(contract, tariff_id)
     today = clock.today()

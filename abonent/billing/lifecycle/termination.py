@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from abonent.accounts.models import User
-from abonent.accounts.permissions import require_role
+from abonent.accounts.permissions import require_action
 from abonent.catalog.models import AddOn, ChargingMode, Tariff, TariffPrice
 from abonent.core import audit, clock
 from abonent.core.context import Actor
@@ -34,7 +33,6 @@ from .suspension import cancel_suspension
 from .tariffs import cancel_tariff_change
 
 logger = logging.getLogger("abonent.billing")
-TERMINATION_ROLES = (User.Role.MANAGER, User.Role.ADMIN, User.Role.OPERATOR)
 # How far ahead a termination date may be set (a month's notice at most).
 MAX_DAYS_AHEAD = 31
 
@@ -361,7 +359,7 @@ def terminate(
     (the balance ends at exactly 0), bookings are cancelled, add-ons disconnected,
     autopay switched off and network access removed. A repeated call (a double submit,
     any key) finds the contract terminated and changes nothing."""
-    require_role(actor, *TERMINATION_ROLES)
+    require_action(actor, "terminate")
     lock_account(contract_id)
     contract = load_contract(contract_id)
     if contract.status == Contract.Status.TERMINATED:
