@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import contracts
+from .views import card, contracts
 
 urlpatterns = [
     path("", contracts.search_view, name="contracts"),
@@ -13,4 +13,5 @@ urlpatterns = [
         contracts.copy_with_password_view,
         name="contract_copy_with_password",
     ),
+    path("<int:contract_id>/action/<str:action>/", card.action_view, name="contract_action"),
 ]

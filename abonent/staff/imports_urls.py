@@ -1,5 +1,9 @@
-"""URLs in the `staff` namespace, mounted at /staff/imports/ (filled by the imports views)."""
+"""URLs in the `staff` namespace, mounted at /staff/import/: subscribers from CSV."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .views import imports
+
+urlpatterns = [
+    path("", imports.import_view, name="import_subscribers"),
+]

@@ -1,5 +1,10 @@
-"""URLs in the `staff` namespace, mounted at /staff/reports/ (filled by the reports views)."""
+"""Management reports, mounted at /staff/reports/. Names are in the `staff` namespace."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .views import reports
+
+urlpatterns = [
+    path("", reports.index_view, name="reports"),
+    path("<str:name>.<str:fmt>", reports.export_view, name="report_export"),
+]

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .views import login, tickets
+from .views import audit, login, tickets
 
 app_name = "staff"
 
@@ -18,6 +18,7 @@ urlpatterns = [
         name="ticket_attachment",
     ),
     path("quality/", include("abonent.staff.quality_urls")),
+    path("audit/", audit.audit_view, name="audit"),
     path("applications/", include("abonent.staff.applications_urls")),
     path("reports/", include("abonent.staff.reports_urls")),
     path("import/", include("abonent.staff.imports_urls")),

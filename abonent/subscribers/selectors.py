@@ -4,13 +4,15 @@ API view reaches subscriber data: a user sees their own contract and nothing els
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import ipaddress
 import re
 
 from django.db import connection
 from django.db.models import Prefetch, Q
 
 from abonent.accounts.models import User
-from abonent.core import phones
+from abonent.core import clock, phones
 from abonent.core.errors import NotFound
 
 from .models import Contract, ContractAddOn, passport_digest
@@ -110,6 +112,27 @@ def _term(term: str) -> Q:
 PASSPORT_DIGITS = 10  # series (4) and number (6)
 
 
+def _network_match(query: str) -> Q:
+    """A PPPoE login, or an IP address: the static one, or one a session had in the
+    last 90 days (the hotline is often given the address a complaint names)."""
+    from abonent.network.models import Credential, Session
+
+    try:
+        ip = str(ipaddress.ip_address(query))
+    except ValueError:
+        ip = ""
+    if ip:
+        since = clock.now() - dt.timedelta(days=90)
+        by_session = Session.objects.filter(framed_ip=ip, started_at__gte=since).values(
+            "contract_id"
+        )
+        by_static = Credential.objects.filter(static_ip=ip).values("contract_id")
+        return Q(pk__in=by_session) | Q(pk__in=by_static)
+    if " " in query:
+        return Q(pk__in=[])
+    return Q(pk__in=Credential.objects.filter(login__iexact=query).values("contract_id"))
+
+
 def search_contracts(query: str, limit: int = 50) -> list[Contract]:
     """Staff look a contract up by its number, the subscriber's last or first name
     (any case, part of a word), phone (written any usual way), or address ("Садовая 10",
@@ -122,6 +145,7 @@ def search_contracts(query: str, limit: int = 50) -> list[Contract]:
     if not query:
         return []
     condition = Q(pk__in=[])  # matches nothing; each way of reading the query adds to it
+    condition |= _network_match(query)
     digits = re.sub(r"\D", "", query)
     phone_like = bool(_PHONE_CHARS.match(query)) and bool(digits)
     if phone_like:

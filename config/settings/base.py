@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "abonent.support",
     "abonent.quality",
     "abonent.applications",
+    "abonent.reports",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -92,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "csp.context_processors.nonce",
                 "abonent.core.context_processors.provider",
+                "abonent.staff.context_processors.staff_may",
             ],
         },
     },
@@ -271,3 +273,4 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@abonent.local")
+PRICE_NOTICE_DAYS = 10  # the law: subscribers hear of a price change this many days ahead

@@ -200,9 +200,15 @@ def test_anonymous_and_subscribers_are_sent_to_the_staff_login(
     )
 
 
-def test_a_technician_is_refused(staff_user, contract):
+def test_a_technician_sees_the_card_but_prints_nothing(staff_user, contract):
+    """A technician needs the address and the sessions for a visit (view_subscriber),
+    not the contract or its passwords (contract_copy)."""
     staff_user.role = User.Role.TECHNICIAN
     staff_user.save()
     client, _codes = enrol(staff_user)
-    assert client.get("/staff/contracts/").status_code == 403
+    assert client.get("/staff/contracts/").status_code == 200
+    assert (
+        'data-testid="print-copy"'
+        not in client.get(f"/staff/contracts/{contract.pk}/").content.decode()
+    )
     assert client.get(f"/staff/contracts/{contract.pk}/copy.pdf").status_code == 403

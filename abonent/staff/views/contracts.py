@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from abonent.accounts import services as accounts
-from abonent.accounts.models import User
+from abonent.accounts.permissions import STAFF_ACTIONS
 from abonent.billing.selectors import account_overview
 from abonent.cabinet.views.util import apply_domain_error
 from abonent.core import audit, phones
@@ -27,10 +27,11 @@ from abonent.subscribers import documents, selectors
 from abonent.subscribers.models import Contract
 
 from ..access import staff_required
+from .card import card_context
 
-ROLES = ("operator", "cashier", "manager", "admin")
+ROLES = STAFF_ACTIONS["view_subscriber"]
 # Who may issue a temporary password (the service checks the same).
-PASSWORD_ROLES = (User.Role.OPERATOR, User.Role.MANAGER, User.Role.ADMIN)
+PASSWORD_ROLES = STAFF_ACTIONS["temporary_password"]
 
 
 class SearchForm(forms.Form):
@@ -123,6 +124,7 @@ def _render_contract(
             "form": form,
             "may_issue_password": _may_issue_password(request.user),
             "section": "contracts",
+            **card_context(contract, request.user),
         },
         status=status,
     )
@@ -136,7 +138,7 @@ def contract_view(request: HttpRequest, contract_id: int) -> HttpResponse:
     return _render_contract(request, contract, CopyWithPasswordForm())
 
 
-@staff_required(*ROLES)
+@staff_required(*STAFF_ACTIONS["contract_copy"])
 @require_GET
 @never_cache
 def copy_view(request: HttpRequest, contract_id: int) -> HttpResponse:
@@ -153,7 +155,7 @@ def copy_view(request: HttpRequest, contract_id: int) -> HttpResponse:
     return _pdf_response(contract, pdf, "copy")
 
 
-@staff_required(*ROLES)
+@staff_required(*STAFF_ACTIONS["contract_copy"])
 @require_http_methods(["GET", "POST"])
 @never_cache
 def copy_with_password_view(request: HttpRequest, contract_id: int) -> HttpResponse:

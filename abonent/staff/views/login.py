@@ -49,10 +49,10 @@ class TokenForm(forms.Form):
 
 
 def _target(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or "/staff/admin/"
+    target = request.POST.get("next") or request.GET.get("next") or "/staff/contracts/"
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
-    return "/staff/admin/"
+    return "/staff/contracts/"
 
 
 def _staff(request: HttpRequest) -> Any:
