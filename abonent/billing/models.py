@@ -77,7 +77,11 @@ class LedgerEntry(models.Model):
     class Meta:
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger")
-        indexes = [models.Index(fields=["account", "effective_date", "id"])]
+        indexes = [
+            models.Index(fields=["account", "effective_date", "id"]),
+            # Reports read the whole ledger by date (revenue, payments by day).
+            models.Index(fields=["effective_date", "kind"]),
+        ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_amount_nonzero")
         ]

@@ -1,7 +1,4 @@
 from django.contrib import admin
-from django.http import HttpRequest
-
-from abonent.core.context import Actor
 
 from . import services
 from .models import AddOn, BillingPolicy, Tariff, TariffPrice
@@ -48,23 +45,21 @@ class TariffAdmin(admin.ModelAdmin):
 
 @admin.register(TariffPrice)
 class TariffPriceAdmin(admin.ModelAdmin):
-    """Schedule a price change: today or a future date (subscribers are told in advance)."""
+    """The price history. A new price is set in the back office (Mass operations →
+    price change): it previews who is affected and tells every subscriber in advance,
+    as the law requires; a row added here would skip the notice."""
 
     list_display = ["tariff", "monthly_price", "valid_from", "created_by", "created_at"]
     list_filter = ["tariff"]
-    fields = ["tariff", "monthly_price", "valid_from"]
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def save_model(self, request: HttpRequest, obj: TariffPrice, form, change) -> None:
-        saved = services.set_price(
-            obj.tariff, obj.monthly_price, obj.valid_from, Actor.from_request(request, "admin")
-        )
-        obj.pk = saved.pk
 
 
 @admin.register(AddOn)

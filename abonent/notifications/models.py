@@ -55,6 +55,7 @@ class Preference(models.Model):
 
     class Event(models.TextChoices):
         SUPPORT_REPLY = "support_reply", _("Replies from support")
+        SERVICE_NOTICE = "service_notice", _("Service notices: prices, messages to subscribers")
 
     user = models.ForeignKey(
         "accounts.User", on_delete=models.CASCADE, related_name="notification_preferences"
@@ -72,3 +73,59 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.event} {self.channel}: {self.enabled}"
+
+
+class MassOperation(models.Model):
+    """A price change with its notices, or a message to a segment of contracts: a row
+    with status and progress that a job works through in chunks (notifications.mass)."""
+
+    class Kind(models.TextChoices):
+        PRICE_CHANGE = "price_change", _("Price change")
+        MESSAGE = "message", _("Message to subscribers")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    params = models.JSONField(_("parameters"), default=dict)
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    total = models.PositiveIntegerField(_("contracts"), default=0)
+    done = models.PositiveIntegerField(_("contracts done"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    # The last contract id worked through: a job that died goes on after it.
+    cursor = models.BigIntegerField(default=0)
+    # The confirm form's one-time key: a double submit finds the operation it started.
+    key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mass operation")
+        verbose_name_plural = _("mass operations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}: {self.done}/{self.total} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(100, self.done * 100 // self.total) if self.total else 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

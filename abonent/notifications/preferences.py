@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from abonent.accounts.models import User
 
 from .models import Preference
 
-EVENTS = [Preference.Event.SUPPORT_REPLY]
+EVENTS = [Preference.Event.SUPPORT_REPLY, Preference.Event.SERVICE_NOTICE]
 CHANNELS = ["sms", "email"]
 
 
 def wants(user: User, event: str, channel: str) -> bool:
     row = Preference.objects.filter(user=user, event=event, channel=channel).first()
     return True if row is None else row.enabled
+
+
+def opted_out(user_ids: Iterable[int], event: str, channel: str) -> set[int]:
+    """Of these users, who switched `event` by `channel` off (one query, for bulk sends)."""
+    return set(
+        Preference.objects.filter(
+            user_id__in=list(user_ids), event=event, channel=channel, enabled=False
+        ).values_list("user_id", flat=True)
+    )
 
 
 def current(user: User) -> dict[str, bool]:

@@ -18,3 +18,11 @@ def deliver(message_id: int) -> None:
 def deliver_batch(message_ids: list[int]) -> None:
     for message_id in message_ids:
         deliver.call_local(message_id)
+
+
+@db_task()
+def run_mass_operation(operation_id: int) -> None:
+    """A price change's notices or a message to a segment (notifications.mass)."""
+    from .mass import run
+
+    run(operation_id)
