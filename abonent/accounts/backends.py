@@ -35,6 +35,24 @@ class StaffBackend(ModelBackend):
         user = User.objects.filter(pk=user_id, kind=User.Kind.STAFF).first()
         return user if user and self.user_can_authenticate(user) else None
 
+    # What a role may see and edit in the admin site (permissions.ADMIN_MODELS); groups
+    # and per-user permissions still add to it.
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        from .permissions import admin_allows
+
+        if getattr(user_obj, "kind", None) == User.Kind.STAFF and admin_allows(user_obj, perm):
+            return True
+        return super().has_perm(user_obj, perm, obj)
+
+    def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
+        from .permissions import admin_apps
+
+        if getattr(user_obj, "kind", None) == User.Kind.STAFF:
+            apps = admin_apps(user_obj)
+            if "*" in apps or app_label in apps:
+                return True
+        return super().has_module_perms(user_obj, app_label)
+
 
 class SubscriberBackend(ModelBackend):
     """Only restores sessions; the password check lives in the service so that the

@@ -69,3 +69,70 @@ def allowed(user: User, action: str) -> bool:
         and user.kind == User.Kind.STAFF
         and (user.is_superuser or user.role in STAFF_ACTIONS[action])
     )
+
+
+# Reference data kept in the admin site (outages, the coverage register, canned answers,
+# thresholds...), by role: the Django permission codename's action per "app.model".
+# The staff authentication backend answers has_perm from this, so a non-superuser sees
+# exactly these in the admin; "*" is everything.
+VIEW: tuple[str, ...] = ("view",)
+EDIT: tuple[str, ...] = ("view", "add", "change")
+_OPERATOR = {
+    "support.outage": EDIT,
+    "support.outagearea": (*EDIT, "delete"),  # the outage's streets, edited inline
+    "support.cannedanswer": VIEW,
+    "applications.application": VIEW,
+    "network.session": VIEW,
+    "notifications.message": VIEW,
+}
+_TECHNICIAN = {
+    "support.outage": EDIT,
+    "support.outagearea": (*EDIT, "delete"),
+    "applications.street": EDIT,
+    "applications.building": EDIT,
+    "applications.installslot": EDIT,
+    "applications.application": VIEW,
+    "network.nas": VIEW,
+    "network.session": VIEW,
+    "network.credential": ("view", "change"),
+}
+ADMIN_MODELS: dict[str, dict[str, tuple[str, ...]] | str] = {
+    R.OPERATOR: _OPERATOR,
+    R.TECHNICIAN: _TECHNICIAN,
+    R.CASHIER: {"payments.cashpayment": VIEW},
+    R.MANAGER: {
+        **_OPERATOR,
+        **_TECHNICIAN,
+        "support.cannedanswer": EDIT,
+        "support.slatarget": ("view", "change"),
+        "quality.thresholds": ("view", "change"),
+        "catalog.tariff": VIEW,
+        "catalog.addon": VIEW,
+        "catalog.tariffprice": VIEW,
+        "payments.payment": VIEW,
+        "payments.refund": VIEW,
+        "payments.cashpayment": VIEW,
+        "billing.ledgerentry": VIEW,
+        "core.auditlog": VIEW,
+    },
+    R.ADMIN: "*",
+}
+
+
+def admin_allows(user: User, perm: str) -> bool:
+    """`perm` as Django writes it: "support.add_outage"."""
+    if not (user.is_active and user.kind == User.Kind.STAFF):
+        return False
+    models = ADMIN_MODELS.get(user.role, {})
+    if models == "*":
+        return True
+    app, _dot, codename = perm.partition(".")
+    action, _us, model = codename.partition("_")
+    return isinstance(models, dict) and action in models.get(f"{app}.{model}", ())
+
+
+def admin_apps(user: User) -> set[str]:
+    models = ADMIN_MODELS.get(user.role, {}) if user.kind == User.Kind.STAFF else {}
+    if models == "*":
+        return {"*"}
+    return {key.split(".")[0] for key in models} if isinstance(models, dict) else set()

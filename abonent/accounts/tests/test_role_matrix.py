@@ -160,3 +160,46 @@ def test_a_subscriber_acts_on_their_own_contract_without_a_staff_role(contract):
     with pytest.raises(Forbidden):
         post_correction(contract.pk, 100, "x", Actor(user=contract.user, channel="web"))
     assert Client().get("/staff/contracts/").status_code != 200
+
+
+@pytest.mark.parametrize(
+    ("role", "url", "status"),
+    [
+        ("operator", "/staff/admin/support/outage/add/", 200),
+        ("operator", "/staff/admin/catalog/tariff/", 403),
+        ("technician", "/staff/admin/applications/building/add/", 200),
+        ("technician", "/staff/admin/support/cannedanswer/", 403),
+        ("cashier", "/staff/admin/support/outage/", 403),
+        ("manager", "/staff/admin/support/slatarget/", 200),
+        ("manager", "/staff/admin/catalog/tariff/1/delete/", 403),
+    ],
+)
+def test_the_admin_site_shows_each_role_its_reference_data(role, url, status):
+    from abonent.catalog.models import Tariff
+
+    Tariff.objects.create(
+        pk=1, code="t1", name="T", monthly_price=1, speed_in_mbps=1, speed_out_mbps=1
+    )
+    client, _codes = enrol(staff(role))
+    assert client.get(url).status_code == status
+
+
+def test_an_operator_declares_an_outage_in_the_admin(db):
+    from abonent.support.models import Outage
+
+    client, _codes = enrol(staff("operator"))
+    response = client.post(
+        "/staff/admin/support/outage/add/",
+        {
+            "title": "Авария на Садовой",
+            "text": "Чиним кабель",
+            "starts_at_0": "27.11.2026",
+            "starts_at_1": "10:00",
+            "areas-TOTAL_FORMS": "1",
+            "areas-INITIAL_FORMS": "0",
+            "areas-0-street": "ул. Садовая",
+            "areas-0-house": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Outage.objects.get().areas.get().street == "ул. Садовая"
