@@ -1,5 +1,3 @@
-from ninja import NinjaAPI
-
 from . import (
     account,
     applications,
@@ -7,14 +5,16 @@ from . import (
     contract,
     errors,
     network,
+    notifications,
     payments,
     profile,
     services,
     support,
 )
+from .openapi import DocumentedAPI
 from .security import BearerToken
 
-api = NinjaAPI(
+api = DocumentedAPI(
     title="abonent API",
     version="1",
     description=(
@@ -37,3 +37,4 @@ api.add_router("", network.router)
 api.add_router("", support.router)
 api.add_router("", contract.router)
 api.add_router("", applications.router)
+api.add_router("", notifications.router)

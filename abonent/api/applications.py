@@ -3,8 +3,12 @@ connection — the same services as the web form."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -12,6 +16,7 @@ from abonent.applications import coverage
 from abonent.applications import services as applications
 from abonent.applications.models import Application
 from abonent.core.context import Actor, client_ip
+from abonent.core.errors import NotFound
 
 from .schemas import StrictIn
 
@@ -109,3 +114,69 @@ def coverage_check(
 @router.get("/coverage/streets", response=list[StreetOut], url_name="coverage_streets")
 def streets(request: HttpRequest, q: str = Query("", max_length=100)) -> list[StreetOut]:
     return [StreetOut(name=s.name) for s in coverage.suggest_streets(q)]
+
+
+class StageOut(Schema):
+    stage: str
+    at: dt.datetime
+
+
+class ApplicationStatusOut(Schema):
+    id: int
+    stage: str
+    stage_display: str
+    coverage: str
+    address: str
+    installation_from: dt.datetime | None
+    installation_to: dt.datetime | None
+    history: list[StageOut]
+    can_cancel: bool
+    can_watch: bool
+
+
+def _status(a: Application) -> ApplicationStatusOut:
+    slot = getattr(a, "slot", None)
+    return ApplicationStatusOut(
+        id=a.pk,
+        stage=a.stage,
+        stage_display=str(a.get_stage_display()),
+        coverage=a.coverage,
+        address=a.address,
+        installation_from=slot.starts_at if slot else None,
+        installation_to=slot.ends_at if slot else None,
+        history=[StageOut(stage=e.stage, at=e.created_at) for e in a.events.all()],
+        can_cancel=a.is_open and a.contract_id is None,
+        can_watch=a.is_open and a.coverage == "not_covered",
+    )
+
+
+def _application(public_id: uuid.UUID) -> Application:
+    found = Application.objects.filter(public_id=public_id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+@router.get("/applications/{public_id}", response=ApplicationStatusOut, url_name="application")
+def application_status(request: HttpRequest, public_id: uuid.UUID) -> ApplicationStatusOut:
+    """The status page's data, by the unguessable id the SMS link carries."""
+    application = _application(public_id)
+    applications.confirm_phone(application)
+    return _status(application)
+
+
+@router.post(
+    "/applications/{public_id}/cancel", response=ApplicationStatusOut, url_name="application_cancel"
+)
+def application_cancel(request: HttpRequest, public_id: uuid.UUID) -> ApplicationStatusOut:
+    application = _application(public_id)
+    applications.cancel(application.pk, Actor.system("api"), reason=gettext("by the applicant"))
+    return _status(Application.objects.get(pk=application.pk))
+
+
+@router.post("/applications/{public_id}/watch", response={204: None}, url_name="application_watch")
+def application_watch(request: HttpRequest, public_id: uuid.UUID) -> Status:
+    """Tell me by SMS when my house can be connected."""
+    application = _application(public_id)
+    applications.watch(application.phone, application.street_text, application.house_text)
+    return Status(204, None)

@@ -64,6 +64,16 @@ def detail(request: HttpRequest, payment_id: str) -> PaymentOut:
     return _out(payment, request)
 
 
+@router.get("/payments/{payment_id}/receipt", response=dict, url_name="payments_receipt")
+def receipt(request: HttpRequest, payment_id: str) -> dict:
+    """The 54-FZ receipt data sent with a paid payment, as the cabinet's receipt page
+    shows it (the provider's online cash register issues the fiscal receipt)."""
+    payment = selectors.payment_of(contract_for_user(me(request)), payment_id)
+    if payment is None or payment.status != Payment.Status.SUCCEEDED or not payment.receipt:
+        raise NotFound()
+    return dict(payment.receipt)
+
+
 def rub(kopecks: int) -> MoneyOut:
     return MoneyOut(amount=kopecks, currency="RUB")
 

@@ -143,7 +143,7 @@ def _uploads(request: HttpRequest, files: list[UploadedFile] | None) -> list[Upl
 
 
 class TicketIn(StrictIn):
-    category: str = Field("", json_schema_extra={"enum": list(Category.values)})
+    category: str = Field("", description="One of: " + ", ".join(Category.values))
     subject: str = Field("", description="Up to 150 characters")
     text: str = Field("", description=f"Up to {services.MAX_TEXT} characters")
 
