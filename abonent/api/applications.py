@@ -42,11 +42,11 @@ class ApplicationIn(StrictIn):
 
 
 class ApplicationOut(Schema):
-    id: int
+    id: int | None = Field(None, description="Absent for a duplicate: the link went by SMS")
     coverage: str
     message: str
     stage: str
-    status_url: str
+    status_url: str | None = None
     duplicate: bool
 
 
@@ -85,12 +85,16 @@ def apply(request: HttpRequest, payload: ApplicationIn) -> Status:
         actor=Actor.from_request(request, "api"),
     )
     a = result.application
+    url = reverse("cabinet:application", args=[a.public_id])
     body = ApplicationOut(
-        id=a.pk,
+        id=a.pk if result.created else None,
         coverage=a.coverage,
         message=result.answer.message,
         stage=a.stage,
-        status_url=request.build_absolute_uri(reverse("cabinet:application", args=[a.public_id])),
+        # For a duplicate the link is sent to the phone again, not to whoever asked.
+        status_url=request.build_absolute_uri(f"{url}?t={applications.phone_token(a)}")
+        if result.created
+        else None,
         duplicate=not result.created,
     )
     return Status(201 if result.created else 200, body)
@@ -158,10 +162,13 @@ def _application(public_id: uuid.UUID) -> Application:
 
 
 @router.get("/applications/{public_id}", response=ApplicationStatusOut, url_name="application")
-def application_status(request: HttpRequest, public_id: uuid.UUID) -> ApplicationStatusOut:
-    """The status page's data, by the unguessable id the SMS link carries."""
+def application_status(
+    request: HttpRequest, public_id: uuid.UUID, t: str = ""
+) -> ApplicationStatusOut:
+    """The status page's data, by the unguessable id the SMS link carries (with its
+    token `t`, which confirms the phone)."""
     application = _application(public_id)
-    applications.confirm_phone(application)
+    applications.confirm_phone(application, t)
     return _status(application)
 
 

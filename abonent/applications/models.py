@@ -125,6 +125,14 @@ class Application(models.Model):
         verbose_name_plural = _("applications")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["building", "flat", "created_at"])]
+        constraints = [
+            # One open application per phone and flat: a double click makes one.
+            models.UniqueConstraint(
+                fields=["phone", "street_text", "house_text", "flat"],
+                condition=~models.Q(stage__in=["rejected", "active", "cancelled"]),
+                name="one_open_application_per_phone_flat",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"№{self.pk} {self.full_name}"

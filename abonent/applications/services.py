@@ -10,9 +10,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +43,7 @@ from .models import (
 
 logger = logging.getLogger("abonent.applications")
 PER_PHONE_HOUR = 3
+PHONE_SALT = "abonent.applications.phone"
 PER_ADDRESS_10_MIN = 3
 PER_IP_HOUR = 10
 NEXT: dict[str, tuple[str, ...]] = {
@@ -160,11 +163,44 @@ def submit(
         .first()
     )
     if duplicate is not None:
+        # Whoever typed this phone and address may not be its owner: the link goes to
+        # the phone again (at most hourly), never to the screen.
+        _send_link(duplicate, status_url, "again")
         return Submitted(duplicate, False, answer)
     if source != Application.Source.OFFICE:  # the office desk is one address for many people
         _throttle(phone, answer, flat, ip)
     now = clock.now()
-    application = Application.objects.create(
+    try:
+        with transaction.atomic():
+            application = _create(data, phone, tariff, flat, answer, source, ip, now)
+    except IntegrityError:  # a twin request (a double click) created it a moment ago
+        twin = (
+            Application.objects.filter(
+                phone=phone, street_text=answer.street.name, house_text=answer.house_key, flat=flat
+            )
+            .exclude(stage__in=Application.CLOSED)
+            .get()
+        )
+        return Submitted(twin, False, answer)
+    ApplicationEvent.objects.create(
+        application=application, stage=Stage.NEW, actor=actor.user, created_at=now
+    )
+    _send_link(application, status_url, "received")
+    audit.record(actor, "application.received", application, after={"coverage": answer.coverage})
+    return Submitted(application, True, answer)
+
+
+def _create(
+    data: ApplicationData,
+    phone: str,
+    tariff: Tariff | None,
+    flat: str,
+    answer: coverage.Answer,
+    source: str,
+    ip: str | None,
+    now: dt.datetime,
+) -> Application:
+    return Application.objects.create(
         full_name=" ".join(data.full_name.split()),
         phone=phone,
         street_text=answer.street.name,
@@ -181,27 +217,42 @@ def submit(
         created_at=now,
         updated_at=now,
     )
-    ApplicationEvent.objects.create(
-        application=application, stage=Stage.NEW, actor=actor.user, created_at=now
-    )
-    link = status_url.replace("{id}", str(application.public_id))
+
+
+def phone_token(application: Application) -> str:
+    """Only the SMS link carries it: opening the page with it proves the phone."""
+    return signing.dumps(application.pk, salt=PHONE_SALT)
+
+
+def _send_link(application: Application, status_url: str, why: str) -> None:
+    link = status_url.replace("{id}", str(application.public_id)) + f"?t={phone_token(application)}"
+    with translation.override(settings.LANGUAGE_CODE):
+        text = gettext("Application №%(id)s received. Its status: %(link)s") % {
+            "id": application.pk,
+            "link": link,
+        }
+    hour = clock.now().strftime("%Y%m%d%H")
     notifications.send_sms(
-        phone,
-        gettext("Application №%(id)s received. Its status: %(link)s")
-        % {"id": application.pk, "link": link},
+        application.phone,
+        text,
         kind="application_received",
-        dedupe_key=f"application:{application.pk}:received",
+        dedupe_key=f"application:{application.pk}:{why}" + (f":{hour}" if why == "again" else ""),
     )
-    audit.record(actor, "application.received", application, after={"coverage": answer.coverage})
-    return Submitted(application, True, answer)
 
 
-def confirm_phone(application: Application) -> None:
-    """The status page opened from the SMS link: the phone is the applicant's."""
+def confirm_phone(application: Application, token: str | None) -> bool:
+    """The status page opened from the SMS link (its signed token): the phone is the
+    applicant's. Without the token nothing is confirmed."""
+    try:
+        if signing.loads(token or "", salt=PHONE_SALT) != application.pk:
+            return False
+    except signing.BadSignature:
+        return False
     if application.phone_confirmed_at is None:
         Application.objects.filter(pk=application.pk, phone_confirmed_at__isnull=True).update(
             phone_confirmed_at=clock.now()
         )
+    return True
 
 
 _SMS: dict[str, Any] = {
@@ -242,7 +293,8 @@ def _move(application: Application, stage: str, actor: Actor, note: str = "", **
         after={"note": note[:200]} if note else None,
     )
     if stage in _SMS:
-        text = str(_SMS[stage]) % {"id": application.pk, **sms}
+        with translation.override(settings.LANGUAGE_CODE):  # the applicant's, not staff's
+            text = str(_SMS[stage]) % {"id": application.pk, **sms}
         notifications.send_sms(
             application.phone,
             text,
@@ -471,7 +523,12 @@ def import_buildings(text: str) -> Imported:
         row = [c.strip() for c in row] + [""] * 7
         street_name, house, entrances, flats, network, ports, planned = row[:7]
         key = house_key(house)
-        if not street_key(street_name).name or key is None:
+        if (
+            not street_key(street_name).name
+            or key is None
+            or len(house) > 30
+            or len(street_name) > 200
+        ):
             errors.append(
                 gettext("line %(n)s: a street and a house number are needed") % {"n": line}
             )

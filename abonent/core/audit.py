@@ -31,3 +31,28 @@ def record(
         before=before,
         after=after,
     )
+
+
+def record_many(
+    actor: Actor,
+    action: str,
+    objs: list[Any],
+    *,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """One row per object (each with its contract), in one statement: a search result
+    list is a read of every subscriber on it."""
+    AuditLog.objects.bulk_create(
+        AuditLog(
+            actor=actor.user,
+            channel=actor.channel,
+            ip=actor.ip,
+            user_agent=actor.user_agent,
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            contract_id=obj.pk if obj._meta.label_lower == "subscribers.contract" else None,
+            after=after,
+        )
+        for obj in objs
+    )

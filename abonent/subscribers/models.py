@@ -15,7 +15,7 @@ from abonent.core.secrets import keyed_digest
 class Address(models.Model):
     city = models.CharField(_("city"), max_length=100, default="Санкт-Петербург")
     street = models.CharField(_("street"), max_length=200)
-    house = models.CharField(_("house"), max_length=20)
+    house = models.CharField(_("house"), max_length=30)
     building = models.CharField(_("building (korpus)"), max_length=20, blank=True)
     flat = models.CharField(_("flat"), max_length=20, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=6, blank=True)

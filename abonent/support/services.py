@@ -8,12 +8,14 @@ timer passes its target — by the write that ends it, or by the periodic check.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -105,7 +107,8 @@ def open_ticket(
     if errors:
         raise ValidationFailed(fields=errors)
     uploads = attachments.check(list(files or []))
-    dedupe = f"open:{contract.pk}:{key}"[:100] if key else None
+    # Hashed: a client's key may be long, and two that share a prefix are different keys.
+    dedupe = f"open:{contract.pk}:{hashlib.sha256(key.encode()).hexdigest()[:48]}" if key else None
     if dedupe and (existing := Ticket.objects.filter(dedupe_key=dedupe).first()):
         return existing
     now = clock.now()
@@ -192,7 +195,9 @@ def _tell_staff(ticket: Ticket, text: str) -> None:
         )
 
 
-def _tell_subscriber(ticket: Ticket, message: TicketMessage, text: str) -> None:
+def _tell_subscriber(ticket: Ticket, message: TicketMessage, text: str, key: str = "") -> None:
+    """`key` names the notice (one per staff message by default)."""
+    key = key or f"ticket:{ticket.pk}:msg:{message.pk}"
     contract = ticket.contract
     if contract is None or contract.user is None:
         return
@@ -204,17 +209,19 @@ def _tell_subscriber(ticket: Ticket, message: TicketMessage, text: str) -> None:
             text,
             kind=event,
             contract_id=contract.pk,
-            dedupe_key=f"ticket:{ticket.pk}:msg:{message.pk}:sms",
+            dedupe_key=f"{key}:sms",
         )
     email = user.email or contract.subscriber.email
     if email and preferences.wants(user, event, "email"):
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = gettext("Support: ticket #%(id)s") % {"id": ticket.pk}
         notifications.send_email(
             email,
-            gettext("Support: ticket #%(id)s") % {"id": ticket.pk},
+            subject,
             f"{text}\n\n{message.text}",
             kind=event,
             contract_id=contract.pk,
-            dedupe_key=f"ticket:{ticket.pk}:msg:{message.pk}:email",
+            dedupe_key=f"{key}:email",
         )
 
 
@@ -276,12 +283,11 @@ def staff_reply(
             ticket.paused_since = now
         if ticket.assignee_id is None:
             ticket.assignee = staff
-        _tell_subscriber(
-            ticket,
-            message,
-            gettext("Support answered in ticket #%(id)s. Read it in your personal cabinet.")
-            % {"id": ticket.pk},
-        )
+        with translation.override(settings.LANGUAGE_CODE):  # the subscriber's, not staff's
+            text = gettext(
+                "Support answered in ticket #%(id)s. Read it in your personal cabinet."
+            ) % {"id": ticket.pk}
+        _tell_subscriber(ticket, message, text)
     ticket.updated_at = now
     ticket.save()
     audit.record(
@@ -344,13 +350,12 @@ def resolve(ticket_id: int, actor: Actor) -> Ticket:
     if ticket.contract_id:
         notice = TicketMessage.objects.filter(ticket=ticket, internal=False).last()
         if notice is not None:
-            _tell_subscriber(
-                ticket,
-                notice,
-                gettext(
+            with translation.override(settings.LANGUAGE_CODE):
+                text = gettext(
                     "Ticket #%(id)s is resolved. Please rate the answer in your personal cabinet."
-                )
-                % {"id": ticket.pk},
+                ) % {"id": ticket.pk}
+            _tell_subscriber(
+                ticket, notice, text, key=f"ticket:{ticket.pk}:resolved:{ticket.reopened}"
             )
     return ticket
 
@@ -372,6 +377,10 @@ def close(ticket_id: int, actor: Actor) -> Ticket:
 
 def _reopen(ticket: Ticket, now: dt.datetime) -> None:
     ended = ticket.closed_at or ticket.resolved_at or ticket.updated_at
+    # The time it sat resolved or closed is not support's time.
+    stopped = ticket.resolved_at or ticket.closed_at
+    if stopped is not None:
+        ticket.paused_seconds += max(0, int((now - stopped).total_seconds()))
     if now - ended > dt.timedelta(days=settings.TICKET_REOPEN_DAYS):
         raise TicketPolicy(
             _("This ticket was closed more than %(days)s days ago: please open a new one.")

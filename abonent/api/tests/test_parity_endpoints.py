@@ -74,7 +74,9 @@ def test_the_application_status_cancel_and_watch(db):
         },
         content_type="application/json",
     ).json()
-    public_id = created["status_url"].rstrip("/").rsplit("/", 1)[-1]
+    from urllib.parse import urlparse
+
+    public_id = urlparse(created["status_url"]).path.rstrip("/").rsplit("/", 1)[-1]
     status = client.get(f"/api/v1/applications/{public_id}").json()
     assert (status["stage"], status["coverage"], status["can_watch"]) == (
         "new",

@@ -37,13 +37,11 @@ def test_apply_see_the_answer_and_the_status_page(register):
     client = Client()
     response = client.post("/apply/", FORM)
     a = Application.objects.get()
-    assert response["Location"] == f"/apply/{a.public_id}/"
+    assert response["Location"].startswith(f"/apply/{a.public_id}/?t=")
     page = client.get(response["Location"]).content.decode()
     assert 'data-coverage="connectable"' in page
-    a.refresh_from_db()
-    assert a.phone_confirmed_at is not None  # opened from the SMS link
     again = client.post("/apply/", {**FORM, "phone": "+79001112233"})
-    assert again["Location"].endswith("?again=1")
+    assert again.status_code == 200  # "already applied", without the link
     assert Application.objects.count() == 1
 
 
@@ -52,7 +50,8 @@ def test_an_uncovered_house_offers_to_notify(register):
     response = client.post("/apply/", {**FORM, "street": "Дыбенко", "house": "5"})
     page = client.get(response["Location"]).content.decode()
     assert 'data-testid="watch"' in page
-    client.post(response["Location"] + "watch/")
+    a = Application.objects.get()
+    client.post(f"/apply/{a.public_id}/watch/")
     from abonent.applications.models import CoverageWatch
 
     assert CoverageWatch.objects.get().house_key == "5"
@@ -129,3 +128,64 @@ def test_a_walk_in_at_the_office_joins_the_same_pipeline(register, staff_user):
     bad = client.post("/staff/applications/new/", {**FORM, "house": "сто"})
     assert bad.status_code == 200
     assert Application.objects.count() == 5
+
+
+def test_a_duplicate_does_not_reveal_the_application(register):
+    from abonent.notifications.models import Message
+
+    Client().post("/apply/", FORM)
+    a = Application.objects.get()
+    stranger = Client()
+    again = stranger.post("/apply/", FORM)
+    assert again.status_code == 200
+    assert str(a.public_id) not in again.content.decode()
+    assert 'data-testid="apply-again"' in again.content.decode()
+    assert Message.objects.filter(kind="application_received").count() == 2  # link re-sent
+    api = stranger.post(
+        "/api/v1/applications",
+        {
+            "full_name": "Петров Иван",
+            "phone": "+79001112233",
+            "address": {"street": "Невский проспект", "house": "28", "flat": "5"},
+            "consent": True,
+        },
+        content_type="application/json",
+    ).json()
+    assert (api["duplicate"], api["id"], api["status_url"]) == (True, None, None)
+
+
+def test_only_the_sms_link_confirms_the_phone(register):
+    from abonent.applications.services import phone_token
+
+    client = Client()
+    client.post("/apply/", FORM)
+    a = Application.objects.get()
+    client.get(f"/apply/{a.public_id}/")
+    client.get(f"/apply/{a.public_id}/", {"t": "forged"})
+    a.refresh_from_db()
+    assert a.phone_confirmed_at is None
+    client.get(f"/apply/{a.public_id}/", {"t": phone_token(a)})
+    a.refresh_from_db()
+    assert a.phone_confirmed_at is not None
+
+
+def test_application_views_and_search_results_are_audited(register, staff_user, contract):
+    from abonent.core.models import AuditLog
+
+    Client().post("/apply/", FORM)
+    a = Application.objects.get()
+    client, _codes = enrol(staff_user)
+    client.get(f"/staff/applications/{a.pk}/")
+    client.get("/staff/contracts/", {"q": contract.number})
+    actions = set(AuditLog.objects.values_list("action", flat=True))
+    assert {"application.viewed", "contract.found"} <= actions
+    assert AuditLog.objects.filter(action="contract.found", contract_id=contract.pk).exists()
+
+
+def test_the_admin_refuses_a_street_or_house_already_there(register, staff_user):
+    staff_user.role = User.Role.TECHNICIAN
+    staff_user.save()
+    client, _codes = enrol(staff_user)
+    response = client.post("/staff/admin/applications/street/add/", {"name": "Невский проспект"})
+    assert response.status_code == 200
+    assert "уже" in response.content.decode()

@@ -116,9 +116,12 @@ def apply_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            request.session[f"application:{result.application.public_id}"] = True
+            if not result.created:
+                # Not shown here: whoever typed this may not own the phone.
+                return render(request, "public/apply_again.html", {})
             target = reverse("cabinet:application", args=[result.application.public_id])
-            return redirect(target + ("" if result.created else "?again=1"))
+            token = applications.phone_token(result.application)
+            return redirect(f"{target}?t={token}")
     return render(request, "public/apply.html", {"form": form}, status=status)
 
 
@@ -133,7 +136,7 @@ def application_view(request: HttpRequest, public_id: str) -> HttpResponse:
     application = get_object_or_404(
         Application.objects.select_related("building__street", "tariff"), public_id=public_id
     )
-    applications.confirm_phone(application)
+    applications.confirm_phone(application, request.GET.get("t"))
     answer = None
     if application.building is not None or application.coverage:
         try:
@@ -150,7 +153,6 @@ def application_view(request: HttpRequest, public_id: str) -> HttpResponse:
             "answer": answer,
             "events": events,
             "slot": slot,
-            "again": request.GET.get("again") == "1",
             "not_covered": application.coverage == "not_covered",
         },
     )

@@ -21,7 +21,7 @@ from abonent.applications.models import Application, InstallSlot, Stage
 from abonent.cabinet.views.apply import ApplyForm
 from abonent.cabinet.views.util import apply_domain_error
 from abonent.catalog.models import Tariff
-from abonent.core import clock
+from abonent.core import audit, clock
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError
 from abonent.subscribers import documents
@@ -140,6 +140,7 @@ def application_view(request: HttpRequest, application_id: int) -> HttpResponse:
         else:
             messages.success(request, gettext("Saved."))
             return redirect("staff:application", application_id=application.pk)
+    audit.record(actor, "application.viewed", application, contract_id=application.contract_id)
     return render(
         request,
         "staff/application.html",

@@ -91,13 +91,9 @@ def search_view(request: HttpRequest) -> HttpResponse:
         if query:
             found = selectors.search_contracts(query)
             rows = [(c, phones.display(c.subscriber.phone)) for c in found]
-            # Names, phones and addresses on the screen are a read of personal data.
-            audit.record(
-                _actor(request),
-                "contracts.searched",
-                request.user,  # type: ignore[arg-type]
-                after={"query": query, "contracts": [c.pk for c in found]},
-            )
+            # Names, phones and addresses on the screen are a read of personal data: one
+            # row per contract shown, so each subscriber's own log lists the search too.
+            audit.record_many(_actor(request), "contract.found", found, after={"query": query})
     return render(
         request,
         "staff/contracts.html",

@@ -127,7 +127,12 @@ def ticket_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
     )
     actor = Actor.from_request(request, "admin")
     action = request.POST.get("action", "reply")
-    canned = CannedAnswer.objects.filter(pk=request.GET.get("canned") or 0, active=True).first()
+    canned_id = request.GET.get("canned", "")
+    canned = (
+        CannedAnswer.objects.filter(pk=int(canned_id), active=True).first()
+        if canned_id.isascii() and canned_id.isdecimal()
+        else None
+    )
     reply = ReplyForm(
         request.POST if request.method == "POST" and action == "reply" else None,
         initial={"text": canned.text if canned else ""},
@@ -151,7 +156,8 @@ def ticket_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 chosen = request.POST.get("assignee") or ""
                 if chosen == "me":
                     chosen = str(request.user.pk)
-                services.assign(ticket.pk, int(chosen) if chosen.isdigit() else None, actor)
+                number = chosen.isascii() and chosen.isdecimal() and len(chosen) < 12
+                services.assign(ticket.pk, int(chosen) if number else None, actor)
                 return redirect("staff:ticket", ticket_id=ticket.pk)
             elif action in ("resolve", "close", "reopen"):
                 {"resolve": services.resolve, "close": services.close, "reopen": services.reopen}[
@@ -161,7 +167,11 @@ def ticket_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
             else:
                 messages.error(request, gettext("Unknown action."))
         except DomainError as exc:
-            apply_domain_error(reply, exc)
+            if reply.is_bound:
+                apply_domain_error(reply, exc)
+            else:  # assign / resolve / close / reopen: no form to show it on
+                messages.error(request, str(exc.message))
+                return redirect("staff:ticket", ticket_id=ticket.pk)
     if ticket.contract_id:
         audit.record(actor, "ticket.viewed", ticket, contract_id=ticket.contract_id)
     now = clock.now()
@@ -188,4 +198,13 @@ def ticket_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @staff_required(*ROLES)
 def attachment_view(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
-    return attachments.response_for(get_object_or_404(Attachment, pk=attachment_id))
+    attachment = get_object_or_404(
+        Attachment.objects.select_related("message__ticket"), pk=attachment_id
+    )
+    audit.record(
+        Actor.from_request(request, "admin"),
+        "attachment.viewed",
+        attachment,
+        contract_id=attachment.message.ticket.contract_id,
+    )
+    return attachments.response_for(attachment)

@@ -167,3 +167,39 @@ def test_another_subscribers_ticket_is_a_404(contract, make_contract):
     other = make_contract(last_name="Иванов", phone="+7 900 555-66-77").contract
     with pytest.raises(Http404):
         selectors.ticket_for(other, ticket.pk)
+
+
+def test_a_reopened_ticket_does_not_count_its_resolved_days(contract, operator):
+    with time_machine.travel(T0, tick=False) as clock:
+        ticket = open_one(contract)  # 60 min / 24 h
+        clock.shift(dt.timedelta(minutes=10))
+        services.staff_reply(ticket.pk, "Ответ", None, operator)
+        clock.shift(dt.timedelta(minutes=50))
+        services.resolve(ticket.pk, operator)
+        clock.shift(dt.timedelta(days=5))
+        services.subscriber_reply(ticket.pk, "Снова не работает", None, subscriber(contract))
+        clock.shift(dt.timedelta(minutes=5))
+        assert services.flag_breaches() == 0
+        ticket.refresh_from_db()
+        assert services.elapsed(ticket, T0 + dt.timedelta(days=5, minutes=65)) == 65 * 60
+
+
+def test_the_resolution_notice_goes_out_and_in_russian(
+    contract, operator, django_capture_on_commit_callbacks
+):
+    ticket = open_one(contract)
+    with translation.override("en"):  # the operator works in English
+        services.staff_reply(ticket.pk, "Ответ", None, operator)
+        services.resolve(ticket.pk, operator)
+    texts = list(
+        Message.objects.filter(channel="sms").order_by("pk").values_list("text", flat=True)
+    )
+    assert len(texts) == 2
+    assert "решено" in texts[1]
+    assert all("Support" not in t for t in texts)
+
+
+def test_long_client_keys_that_share_a_prefix_are_different_tickets(contract):
+    first = open_one(contract, key="x" * 99 + "1")
+    second = open_one(contract, key="x" * 99 + "2")
+    assert first.pk != second.pk

@@ -174,29 +174,41 @@ def test_staff_desk_queue_ticket_with_account_and_canned_answer(contract, staff_
     assert client.post(f"/staff/tickets/{ticket.pk}/", {"action": "dance"}).status_code == 200
 
 
-def test_the_desk_is_for_verified_staff_only(contract):
+def test_the_desk_is_for_verified_staff_with_the_role(contract, staff_user):
+    from abonent.core.errors import Forbidden
+
     assert Client().get("/staff/tickets/")["Location"].startswith("/staff/login/")
     client = as_subscriber(contract)
     assert client.get("/staff/tickets/")["Location"].startswith("/staff/login/")
-    cashier = User.objects.create_user(
-        "cashier1", "staff-password-1", kind=User.Kind.STAFF, role=User.Role.CASHIER
+    staff_user.role = User.Role.CASHIER
+    staff_user.save()
+    unverified = Client()
+    unverified.force_login(staff_user)
+    assert unverified.get("/staff/tickets/")["Location"].startswith("/staff/login/")
+    cashier, _codes = enrol(staff_user)  # second factor passed: now it is the role
+    assert cashier.get("/staff/tickets/").status_code == 403
+    ticket = Ticket.objects.create(
+        contract=contract,
+        category="other",
+        subject="x",
+        created_at=clock.now(),
+        updated_at=clock.now(),
     )
-    staff = Client()
-    staff.force_login(cashier)
-    assert staff.get("/staff/tickets/")["Location"].startswith("/staff/login/")  # no 2nd factor
-    with pytest.raises(Exception):  # noqa: B017, PT011 — a cashier cannot answer tickets
-        services.staff_reply(
-            Ticket.objects.create(
-                contract=contract,
-                category="other",
-                subject="x",
-                created_at=clock.now(),
-                updated_at=clock.now(),
-            ).pk,
-            "x",
-            None,
-            Actor(user=cashier, channel="admin"),
-        )
+    with pytest.raises(Forbidden):
+        services.staff_reply(ticket.pk, "x", None, Actor(user=staff_user, channel="admin"))
+
+
+def test_desk_actions_never_500(contract, staff_user):
+    ask(as_subscriber(contract))
+    ticket = Ticket.objects.get()
+    client, _codes = enrol(staff_user)
+    url = f"/staff/tickets/{ticket.pk}/"
+    assert client.get(url, {"canned": "abc"}).status_code == 200
+    assert client.get(url, {"canned": "²"}).status_code == 200
+    assert client.post(url, {"action": "assign", "assignee": "²"}).status_code == 302
+    assert client.post(url, {"action": "resolve"}).status_code == 302
+    assert client.post(url, {"action": "resolve"}).status_code == 302  # twice: a message
+    assert client.post(url, {"action": "assign", "assignee": "999999"}).status_code == 302
 
 
 def test_demo_data_brings_canned_answers_and_the_admin_links_to_the_desk(db, staff_user):
