@@ -4,8 +4,13 @@ from django.views.i18n import set_language
 
 from abonent.api import fallback as api_fallback
 from abonent.api.api import api
+from abonent.cabinet.views import pwa
 
 urlpatterns = [
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("offline/", pwa.offline, name="offline"),
+    path(".well-known/assetlinks.json", pwa.asset_links, name="asset_links"),
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", api_fallback.not_found),
     path("staff/admin/", admin.site.urls),

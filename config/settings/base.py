@@ -274,3 +274,9 @@ EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@abonent.local")
 PRICE_NOTICE_DAYS = 10  # the law: subscribers hear of a price change this many days ahead
+
+# Publishing the PWA to the store as a Trusted Web Activity (/.well-known/assetlinks.json).
+TWA_PACKAGE_NAME = os.environ.get("TWA_PACKAGE_NAME", "")
+TWA_SHA256_FINGERPRINTS = [
+    f.strip() for f in os.environ.get("TWA_SHA256_FINGERPRINTS", "").split(",") if f.strip()
+]
