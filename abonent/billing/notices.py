@@ -46,10 +46,13 @@ def block_debtors(day: dt.date, lo: int, hi: int, actor: Actor) -> int:
             ).values_list("id", flat=True)
         )
         if ids:
-            Contract.objects.filter(id__in=ids, status=Contract.Status.ACTIVE).update(
-                status=Contract.Status.BLOCKED_DEBT
-            )
-            blocked += ids
+            # A payment may have landed since the read: block only who still owes.
+            Contract.objects.filter(
+                id__in=ids, status=Contract.Status.ACTIVE, account__balance__lt=0
+            ).update(status=Contract.Status.BLOCKED_DEBT)
+            blocked += Contract.objects.filter(
+                id__in=ids, status=Contract.Status.BLOCKED_DEBT
+            ).values_list("id", flat=True)
     if not blocked:
         return 0
     template = gettext(

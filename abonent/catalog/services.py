@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from abonent.accounts.permissions import require_action
 from abonent.core import audit, clock
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
@@ -160,6 +161,7 @@ def plan_price_change(tariff: Tariff, monthly_price: int, valid_from: dt.date) -
 def set_price(tariff: Tariff, monthly_price: int, valid_from: dt.date, actor: Actor) -> TariffPrice:
     """Record a dated price. Not in the past, and for a tariff anyone is on not before
     PRICE_NOTICE_DAYS from today (`notifications.mass.start_price_change` tells them)."""
+    require_action(actor, "mass_operations")
     _check_price(tariff, monthly_price, valid_from)
     row, _created = TariffPrice.objects.update_or_create(
         tariff=tariff,

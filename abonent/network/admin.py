@@ -24,6 +24,9 @@ class CredentialAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         services.credentials_changed(obj.contract_id)
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # access ends by termination or suspension, which keep RADIUS in step
+
 
 class ReadOnly(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):

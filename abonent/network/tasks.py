@@ -6,6 +6,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from abonent.core import clock
+from abonent.subscribers.models import Contract
 
 from . import coa, grants, radius
 from .detail import ingest_directory
@@ -17,7 +18,7 @@ STALE_AFTER = dt.timedelta(minutes=30)
 RETRY_DELAYS = (30, 120, 600)  # seconds before the 2nd, 3rd and 4th push
 
 
-@db_task()
+@db_task(retries=2, retry_delay=30)  # a crash in the push itself (the database)
 def push_access(contract_ids: list[int], reason: str, relogin: str = "", push: int = 1) -> None:
     """Tell the routers; the contracts whose NAS did not answer are pushed again later
     (only those: the others already have the change)."""
@@ -47,5 +48,13 @@ def ingest_buffered_accounting() -> None:
 @db_periodic_task(crontab(minute="7,37"))
 def reconcile_radius_decisions() -> None:
     """Repairs the decision table if anything changed a contract around the services
-    (a raw UPDATE, a restored backup); logs what it had to fix."""
+    (a raw UPDATE, a restored backup); logs what it had to fix. Sessions still open on
+    contracts that may not connect (the NAS missed every Disconnect) are ended again."""
     grants.reconcile()
+    ended = Session.objects.filter(
+        stopped_at__isnull=True,
+        contract__status__in=[Contract.Status.TERMINATED, Contract.Status.SUSPENDED],
+    ).values_list("contract_id", flat=True)
+    ids = sorted({i for i in ended if i is not None})
+    if ids:
+        push_access.call_local(ids, "reconcile: access has ended")

@@ -110,6 +110,12 @@ def refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Ref
             fields={"amount": [_("That is more than is left to refund of this payment.")]}
         )
     account = lock_account(payment.contract_id)
+    contract = Contract.objects.get(pk=payment.contract_id)
+    if contract.status == Contract.Status.TERMINATED and kopecks > account.balance:
+        # The termination already paid the rest out: this would return it twice.
+        raise ValidationFailed(
+            fields={"amount": [_("The contract is terminated and its balance was paid out.")]}
+        )
     number = payment.refunds.count() + 1
     key = f"refund:{payment.provider}:{payment.provider_payment_id}:{number}"
     try:

@@ -85,14 +85,11 @@ REQUIRED = {name for name, required, _max in COLUMNS if required}
 MAX_LENGTH = {name: limit for name, _required, limit in COLUMNS}
 HEADER = ";".join(COLUMN_NAMES)
 
+# A suspension needs its dates and fee from this system's own rules: such contracts are
+# imported active and suspended in the back office.
 STATUSES = [
     str(s.value)
-    for s in (
-        Contract.Status.ACTIVE,
-        Contract.Status.BLOCKED_DEBT,
-        Contract.Status.SUSPENDED,
-        Contract.Status.TERMINATED,
-    )
+    for s in (Contract.Status.ACTIVE, Contract.Status.BLOCKED_DEBT, Contract.Status.TERMINATED)
 ]
 MAX_ROWS = 200_000
 CHUNK = 5000  # rows per bulk insert (as in demo.py)
@@ -130,6 +127,7 @@ MESSAGES: dict[str, str | Promise] = {
     "date": _("Enter a date as YYYY-MM-DD or DD.MM.YYYY."),
     "date_range": _("The date must be between 01.01.1990 and today."),
     "status": _("The status must be one of: %(statuses)s."),
+    "blocked_not_in_debt": _("A contract blocked for debt needs a negative balance."),
     "login_format": _("A PPPoE login is 1 to 64 Latin letters, digits and . _ - @."),
     "login_duplicate": _("PPPoE login %(login)s is already on line %(line)s."),
     "login_exists": _("PPPoE login %(login)s is already in use."),
@@ -301,7 +299,11 @@ def _parse(text: str, report: Report) -> list[tuple[int, dict[str, str]]] | None
     """The header, then each data row as {column: stripped value}. Header problems and
     rows of the wrong width are reported here; None when the rows cannot be read."""
     records = _records(text, report.delimiter)
-    header_line, header = next(records)  # the text is not blank, so there is one
+    first = next(records, None)
+    if first is None:  # only blank records, e.g. an empty sheet saved as CSV
+        report.add(0, "", "file_empty")
+        return None
+    header_line, header = first
     names = [h.strip().lower() for h in header]
     while names and not names[-1]:
         names.pop()  # trailing separators after the last column
@@ -477,6 +479,8 @@ def _check_row(
     if "status" in usable and status not in STATUSES:
         report.add(line, "status", "status", cells["status"], statuses=", ".join(STATUSES))
     values["status"] = status
+    if status == Contract.Status.BLOCKED_DEBT and values.get("balance", -1) >= 0:
+        report.add(line, "status", "blocked_not_in_debt", cells.get("status", ""))
     if "pppoe_login" in usable and not LOGIN_RE.match(cells["pppoe_login"]):
         report.add(line, "pppoe_login", "login_format", cells["pppoe_login"])
     return values
@@ -590,6 +594,8 @@ def _load_chunk(rows: list[ImportRow], batch: str, actor: Actor) -> list[int]:
             tariff=row.tariff,
             status=row.status,
             signed_on=row.signed_on,
+            # The old system's date is not in the file: terminated as of the import.
+            terminated_on=today if row.status == Contract.Status.TERMINATED else None,
         )
         for row, user, person, place in zip(rows, users, people, places, strict=True)
     ]

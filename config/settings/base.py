@@ -280,3 +280,8 @@ TWA_PACKAGE_NAME = os.environ.get("TWA_PACKAGE_NAME", "")
 TWA_SHA256_FINGERPRINTS = [
     f.strip() for f in os.environ.get("TWA_SHA256_FINGERPRINTS", "").split(",") if f.strip()
 ]
+
+# FreeRADIUS's own PostgreSQL login for `radius_config --authorize sql` (read-only on
+# network_radiusattribute in production); empty: the product's login (development).
+RADIUS_DB_USER = os.environ.get("RADIUS_DB_USER", "")
+RADIUS_DB_PASSWORD = os.environ.get("RADIUS_DB_PASSWORD", "")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from abonent.accounts.permissions import allow_on_behalf
 from abonent.catalog.models import AddOn, ChargingMode
 from abonent.core import audit, clock
 from abonent.core.context import Actor
@@ -70,6 +71,7 @@ def plan_addon(
 
 @transaction.atomic
 def set_addon(contract_id: int, addon_id: int, connect: bool, actor: Actor) -> AddOnPlan:
+    allow_on_behalf(actor, "tariff_change")
     lock_account(contract_id)
     contract = load_contract(contract_id)
     plan = plan_addon(contract, addon_id, connect)

@@ -221,6 +221,7 @@ def apply_change(change: TariffChange, actor: Actor) -> None:
 
 @transaction.atomic
 def cancel_tariff_change(contract_id: int, change_id: int, actor: Actor) -> None:
+    allow_on_behalf(actor, "tariff_change")
     change = locked_own(TariffChange, contract_id, change_id)
     if change.status != TariffChange.Status.SCHEDULED:
         raise PolicyViolation(_("Only a scheduled change can be cancelled."))

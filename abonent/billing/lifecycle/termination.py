@@ -34,7 +34,6 @@ from .tariffs import cancel_tariff_change
 
 logger = logging.getLogger("abonent.billing")
 # How far ahead a termination date may be set (a month's notice at most).
-MAX_DAYS_AHEAD = 31
 
 
 class TerminationDebt(DomainError):
@@ -221,18 +220,27 @@ def _tariff_lines(contract: Contract, today: dt.date, on: dt.date) -> list[Settl
     charged = _charged([tariff_key(contract.number, start, mode) for start, _end in months])
     for start, end in months:
         key = tariff_key(contract.number, start, mode)
-        paid = key in charged
-        if not paid and in_service and (amount := rest_of_month(price(start), start)):
+        # What the month's charge took and from which day it covered the month: the
+        # unused part is refunded from that, not at whatever the price is today.
+        paid, covered_from = 0, start
+        if key in charged:
+            paid = -charged[key]
+            covered_from = (
+                LedgerEntry.objects.filter(idempotency_key=key)
+                .values_list("effective_date", flat=True)
+                .first()
+                or start
+            )
+        elif in_service and (amount := rest_of_month(price(start), start)):
             lines.append(SettlementLine(LedgerEntry.Kind.CHARGE, -amount, key, tariff.name))
-            paid = True
-        if paid and end < _month_end(end):
+            paid = amount
+        month_end = _month_end(end)
+        if paid > 0 and end < month_end:
+            covered = (month_end - covered_from).days + 1
+            unused = (month_end - end).days
+            refund = min(paid, (paid * unused * 2 + covered) // (covered * 2))
             lines.append(
-                _refund_line(
-                    f"termination:{contract.pk}:refund:tariff",
-                    tariff.name,
-                    rest_of_month(price(start), end + dt.timedelta(days=1)),
-                    on,
-                )
+                _refund_line(f"termination:{contract.pk}:refund:tariff", tariff.name, refund, on)
             )
     return lines
 
@@ -299,14 +307,11 @@ def plan_termination(
     require_in_service(contract)
     if on < today:
         raise ValidationFailed(fields={"on": [_("The termination date cannot be in the past.")]})
-    if on > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+    if on > today:
+        # Access ends when the contract is terminated, so the last day of service is
+        # today; a later date needs a scheduled termination, which does not exist yet.
         raise ValidationFailed(
-            fields={
-                "on": [
-                    _("The termination date can be at most %(days)d days ahead.")
-                    % {"days": MAX_DAYS_AHEAD}
-                ]
-            }
+            fields={"on": [_("A contract is terminated from today: a later date is not possible.")]}
         )
     lines = _tariff_lines(contract, today, on)
     for link in contract.addons.all():

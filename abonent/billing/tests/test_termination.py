@@ -4,6 +4,7 @@ to the date, unused prepaid days, promised credit, payout) brings the balance to
 shows the history."""
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 import time_machine
@@ -28,6 +29,7 @@ from abonent.network.models import Credential, RadiusAttribute
 from abonent.notifications.models import Message
 from abonent.subscribers.models import Contract, ContractAddOn
 
+MSK = zoneinfo.ZoneInfo("Europe/Moscow")
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 11, 10)  # November: 30 days, 20 ₽ a day at 600 ₽
 SYSTEM = Actor.system("web")
@@ -171,38 +173,47 @@ def test_monthly_tariff_mid_month_refunds_the_unused_days(contract, staff):
     assert reload(contract).account.balance == 0
 
 
-def test_monthly_tariff_to_a_later_date_charges_the_next_month_up_to_it(contract, staff):
+def test_monthly_refund_is_what_the_month_took_not_todays_price(contract, staff):
+    """Charged 420 ₽ for 10–30 November; the price is raised mid-month; terminated on
+    the 20th: 10 of the 21 days paid come back, at what was paid (200 ₽), not at the
+    new price (400 ₽), and never more than the month took."""
+    from abonent.catalog.models import TariffPrice
+
     tariff = contract.tariff
     tariff.charging_mode = ChargingMode.MONTHLY
     tariff.save()
     move(contract, 1000_00, "p")
     run_billing(TODAY)  # 420 ₽ for 10–30 November
-    on = dt.date(2026, 12, 5)
-    preview = plan(contract, on)
-    # December: the whole month under the run's key, then 6–31 December back:
-    # 600 × 26/31 = 503,225… → 503,23 ₽; so 96,77 ₽ for 1–5 December.
-    assert preview.charges_due == 600_00
-    assert preview.refunds == 503_23
-    assert preview.to_refund == 1000_00 - 420_00 - 600_00 + 503_23
-    lifecycle.terminate(contract.pk, on, staff, "k")
-    assert entries(contract).get(idempotency_key=f"sub:{contract.number}:2026-12").amount == -600_00
+    on = dt.date(2026, 11, 20)
+    with time_machine.travel(dt.datetime(2026, 11, 20, 12, tzinfo=MSK), tick=False):
+        TariffPrice.objects.create(
+            tariff=tariff, monthly_price=1200_00, valid_from=dt.date(2026, 11, 15)
+        )
+        preview = plan(contract, on)
+        assert preview.refunds == 200_00  # 420 × 10/21
+        lifecycle.terminate(contract.pk, on, staff, "k")
     contract = reload(contract)
     assert (contract.account.balance, contract.terminated_on) == (0, on)
 
 
-def test_daily_tariff_charges_the_days_up_to_the_date(contract, staff):
+def test_a_later_date_is_refused(contract, staff):
     move(contract, 1000_00, "p")
-    on = TODAY + dt.timedelta(days=5)
-    preview = plan(contract, on)
-    # Today is not billed yet: under the run's own key; then 11–15 November at 20 ₽.
+    with pytest.raises(ValidationFailed):
+        lifecycle.terminate(contract.pk, TODAY + dt.timedelta(days=5), staff, "k")
+    assert reload(contract).status == Contract.Status.ACTIVE
+
+
+def test_daily_tariff_charges_today(contract, staff):
+    move(contract, 1000_00, "p")
+    preview = plan(contract, TODAY)
+    # Today is not billed yet: under the run's own key, so the run cannot charge it twice.
     assert [(line.key, line.amount) for line in preview.lines] == [
         (f"sub:{contract.number}:2026-11-10", -20_00),
-        (f"termination:{contract.pk}:charge:tariff", -100_00),
     ]
-    assert preview.to_refund == 880_00
-    lifecycle.terminate(contract.pk, on, staff, "k")
+    assert preview.to_refund == 980_00
+    lifecycle.terminate(contract.pk, TODAY, staff, "k")
     run_billing(TODAY)  # the run finds today charged and the contract terminated
-    assert entries(contract).filter(kind="charge").count() == 2
+    assert entries(contract).filter(kind="charge").count() == 1
     assert reload(contract).account.balance == 0
 
 
@@ -270,8 +281,8 @@ def test_an_active_suspension_ends_with_the_contract(contract, staff):
     run_billing(TODAY)
     suspension = lifecycle.suspend(contract.pk, TODAY, TODAY + dt.timedelta(days=9), SYSTEM)
     assert reload(contract).status == "suspended"
-    assert plan(contract, TODAY + dt.timedelta(days=5)).charges_due == 0  # nothing accrues
-    lifecycle.terminate(contract.pk, TODAY + dt.timedelta(days=5), staff, "k")
+    assert plan(contract, TODAY).charges_due == 0  # nothing accrues
+    lifecycle.terminate(contract.pk, TODAY, staff, "k")
     suspension.refresh_from_db()
     assert (suspension.status, suspension.ended_on) == (Suspension.Status.FINISHED, TODAY)
     assert reload(contract).status == Contract.Status.TERMINATED
@@ -403,23 +414,23 @@ def test_staff_page_previews_refuses_with_the_amount_and_terminates_once(contrac
     assert reload(contract).status != Contract.Status.TERMINATED
 
     move(contract, 1500_00, "p1")
-    page = staff_page(client, contract, on="2026-11-12").content.decode()
-    # 11–12 November still due: 40 ₽; 225,44 ₽ to pay out.
-    assert rub(40_00) in page
-    assert rub(225_44) in page
+    page = staff_page(client, contract, on="2026-11-10").content.decode()
+    # Today is charged by the run already; 265,44 ₽ to pay out.
+    assert rub(265_44) in page
     assert 'data-testid="confirm-form"' in page
-    form["on"] = "2026-11-12"
+    later = staff_page(client, contract, on="2026-11-12").content.decode()
+    assert 'data-testid="confirm-form"' not in later  # a later date: refused
     first = client.post(url, form)
     second = client.post(url, form)
     assert first.status_code == second.status_code == 302
     contract = reload(contract)
-    assert (contract.status, contract.terminated_on) == ("terminated", dt.date(2026, 11, 12))
+    assert (contract.status, contract.terminated_on) == ("terminated", dt.date(2026, 11, 10))
     assert contract.account.balance == 0
     assert AuditLog.objects.filter(action="contract.terminated").count() == 1
-    assert entries(contract).filter(idempotency_key__startswith="termination:").count() == 2
+    assert entries(contract).filter(idempotency_key__startswith="termination:").count() == 1
     done = client.get(url).content.decode()
     assert 'data-testid="terminated"' in done
-    assert rub(225_44) in done
+    assert rub(265_44) in done
 
 
 def test_staff_page_needs_a_role(contract, staff_user):

@@ -270,3 +270,36 @@ def test_a_garbage_framed_ip_is_dropped_not_fatal(lab):
     session = Session.objects.get(session_id="G")
     assert session.framed_ip is None
     assert totals() == (10, 0)
+
+
+def test_reconcile_ends_sessions_the_nas_kept_after_termination(lab, monkeypatch):
+    from abonent.network import coa, tasks
+
+    sent: list[int] = []
+
+    def record(session, code, attrs):
+        sent.append(code)
+        return "ack", 1
+
+    monkeypatch.setattr(coa, "_send", record)
+    acct("Start", session="still-up")
+    lab.status = "terminated"
+    lab.save()
+    tasks.reconcile_radius_decisions.call_local()
+    assert sent == [40]  # Disconnect-Request
+    assert AccessChange.objects.get().reason.startswith("reconcile")
+
+
+def test_credentials_are_not_deleted_in_the_admin(lab, staff_user):
+    from abonent.accounts.models import User
+    from abonent.staff.tests.test_staff_2fa import enrol
+
+    staff_user.role, staff_user.is_superuser = User.Role.ADMIN, True
+    staff_user.save()
+    client, _codes = enrol(staff_user)
+    credential = Credential.objects.get(contract=lab)
+    response = client.post(
+        f"/staff/admin/network/credential/{credential.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 403
+    assert Credential.objects.filter(pk=credential.pk).exists()

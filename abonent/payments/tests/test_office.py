@@ -125,3 +125,15 @@ def test_a_terminated_contract_takes_no_new_money(contract):
             actor=Actor.system(),
         )
     assert not LedgerEntry.objects.exists()
+
+
+def test_a_card_refund_after_termination_cannot_pay_out_twice(contract):
+    from abonent.billing import lifecycle
+
+    payment = paid(contract)
+    manager = staff("manager")
+    lifecycle.terminate(contract.pk, None, manager, "t")  # pays the rest out
+    with pytest.raises(ValidationFailed):
+        office.refund(payment.pk, "500", "на карту", manager)
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 0

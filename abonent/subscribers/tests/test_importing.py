@@ -93,8 +93,6 @@ def balance(i: int) -> tuple[str, int]:
 def status(i: int) -> str:
     if i % 50 == 7:
         return "terminated"
-    if i % 25 == 4:
-        return "suspended"
     if i % 10 == 3:
         return "blocked_debt"
     return "active" if i % 2 else ""  # empty: active
@@ -241,7 +239,7 @@ def test_ten_thousand_rows_errors_then_clean_load_then_refused_again(tariffs, ad
     # Statuses, people, logins as in the file.
     statuses = dict(contracts.values_list("number", "status"))
     assert statuses[str(FIRST + 7)] == "terminated"
-    assert statuses[str(FIRST + 4)] == "suspended"
+    assert statuses[str(FIRST + 4)] == "active"
     assert statuses[str(FIRST + 3)] == "blocked_debt"
     assert statuses[str(FIRST + 0)] == "active"
     first = Contract.objects.select_related("subscriber", "address", "tariff", "user").get(
@@ -525,3 +523,9 @@ def importing_session_key() -> str:
     from abonent.staff.views.imports import SESSION_KEY
 
     return SESSION_KEY
+
+
+@pytest.mark.parametrize("text", [";;;\n", '""\n', ",,\n\n"])
+def test_a_file_of_blank_records_is_reported_empty(db, text):
+    report = importing.check(text)
+    assert [e.code for e in report.errors] == ["file_empty"]

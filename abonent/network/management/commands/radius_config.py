@@ -60,7 +60,9 @@ def write_config(
         "key": settings.RADIUS_API_KEY,
         "clients": clients,
     }
-    old = os.umask(0o022)
+    # Not world-readable: it holds the NAS secrets and, with rlm_sql, a database login.
+    # FreeRADIUS refuses world-writable files; group-readable suits the freerad group.
+    old = os.umask(0o027)
     try:
         (directory / "radiusd.conf").write_text(render_to_string("radius/radiusd.conf", context))
         (directory / "clients.conf").write_text(render_to_string("radius/clients.conf", context))
@@ -79,8 +81,12 @@ def conninfo() -> str:
         "dbname": settings_dict["NAME"],
         "host": settings_dict.get("HOST") or "",
         "port": str(settings_dict.get("PORT") or ""),
-        "user": settings_dict.get("USER") or "",
-        "password": settings_dict.get("PASSWORD") or "",
+        # A role that can only read the decision table (RADIUS_DB_USER/PASSWORD) in
+        # production; the product's own login otherwise (development, tests).
+        "user": settings.RADIUS_DB_USER or settings_dict.get("USER") or "",
+        "password": settings.RADIUS_DB_PASSWORD
+        if settings.RADIUS_DB_USER
+        else settings_dict.get("PASSWORD") or "",
     }
     for name, value in parts.items():
         if value and not PLAIN.match(value):
