@@ -24,6 +24,9 @@ class Account(models.Model):
     balance = models.BigIntegerField(_("balance, kopecks"), default=0)
     # The day the balance went below zero (for grace days); cleared when it recovers.
     debt_since = models.DateField(_("in debt since"), null=True, blank=True)
+    # Charging starts on this day (an imported contract: the previous billing system
+    # already charged the current period, and its opening balance says so).
+    billing_starts_on = models.DateField(_("charged from"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

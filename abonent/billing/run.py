@@ -105,6 +105,7 @@ cand AS (
     JOIN catalog_tariff t ON t.id = c.tariff_id
     JOIN prices p ON p.tariff_id = c.tariff_id
     WHERE c.id >= %(lo)s AND c.id < %(hi)s AND c.status = 'active' AND c.signed_on <= %(day)s
+      AND (a.billing_starts_on IS NULL OR a.billing_starts_on <= %(day)s)
   UNION ALL
     SELECT a.id, a.currency, ad.name, {addon_amount}, {addon_key}
     FROM subscribers_contractaddon ca
@@ -114,6 +115,7 @@ cand AS (
     JOIN catalog_tariff t ON t.id = c.tariff_id
     WHERE c.id >= %(lo)s AND c.id < %(hi)s AND ad.billing = 'recurring'
       AND ca.connected_on <= %(day)s AND (ca.disconnected_on IS NULL OR ca.disconnected_on > %(day)s)
+      AND (a.billing_starts_on IS NULL OR a.billing_starts_on <= %(day)s)
       AND (c.status = 'active' OR (c.status = 'suspended' AND ad.charges_while_suspended))
 )"""
     + _INSERT_AND_MOVE

@@ -10,16 +10,15 @@ from .context import Actor
 from .models import AuditLog
 
 
-def record(
+def _row(
     actor: Actor,
     action: str,
     obj: models.Model,
-    *,
-    contract_id: int | None = None,
+    contract_id: int | None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditLog:
-    return AuditLog.objects.create(
+    return AuditLog(
         actor=actor.user,
         channel=actor.channel,
         ip=actor.ip,
@@ -33,26 +32,23 @@ def record(
     )
 
 
-def record_many(
+def record(
     actor: Actor,
     action: str,
-    objs: list[Any],
+    obj: models.Model,
     *,
+    contract_id: int | None = None,
+    before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+) -> AuditLog:
+    row = _row(actor, action, obj, contract_id, before, after)
+    row.save()
+    return row
+
+
+def record_many(
+    actor: Actor, action: str, contracts: list[Any], *, after: dict[str, Any] | None = None
 ) -> None:
-    """One row per object (each with its contract), in one statement: a search result
-    list is a read of every subscriber on it."""
-    AuditLog.objects.bulk_create(
-        AuditLog(
-            actor=actor.user,
-            channel=actor.channel,
-            ip=actor.ip,
-            user_agent=actor.user_agent,
-            action=action,
-            object_type=obj._meta.label_lower,
-            object_id=str(obj.pk),
-            contract_id=obj.pk if obj._meta.label_lower == "subscribers.contract" else None,
-            after=after,
-        )
-        for obj in objs
-    )
+    """One row per contract, in one statement: a search result list is a read of every
+    subscriber on it, and each subscriber's own log must show it."""
+    AuditLog.objects.bulk_create(_row(actor, action, c, c.pk, after=after) for c in contracts)

@@ -1,6 +1,11 @@
-from huey.contrib.djhuey import db_task
+import datetime as dt
 
-from .models import Message
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from abonent.core import clock
+
+from .models import MassOperation, Message
 from .services import deliver_now
 
 RETRY_DELAYS = [30, 120, 600, 1800]  # seconds after the 1st, 2nd... failed attempt
@@ -20,9 +25,26 @@ def deliver_batch(message_ids: list[int]) -> None:
         deliver.call_local(message_id)
 
 
-@db_task()
+@db_task(retries=2, retry_delay=60)
 def run_mass_operation(operation_id: int) -> None:
     """A price change's notices or a message to a segment (notifications.mass)."""
     from .mass import run
 
     run(operation_id)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def resume_mass_operations() -> None:
+    """A price change's notices are owed by law: an operation that failed, or whose job
+    never started (a worker restart), is taken up again from where it stopped."""
+    stale = clock.now() - dt.timedelta(minutes=10)
+    for op_id in (
+        MassOperation.objects.filter(status=MassOperation.Status.FAILED)
+        .values_list("pk", flat=True)
+        .union(
+            MassOperation.objects.filter(
+                status=MassOperation.Status.QUEUED, created_at__lt=stale
+            ).values_list("pk", flat=True)
+        )
+    ):
+        run_mass_operation.call_local(op_id)

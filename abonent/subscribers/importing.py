@@ -50,7 +50,7 @@ from abonent.accounts import passwords
 from abonent.accounts.models import User
 from abonent.accounts.permissions import require_action
 from abonent.billing.models import Account, LedgerEntry
-from abonent.catalog.models import Tariff
+from abonent.catalog.models import ChargingMode, Tariff
 from abonent.core import clock, phones
 from abonent.core.context import Actor
 from abonent.core.models import AuditLog
@@ -606,6 +606,9 @@ def _load_chunk(rows: list[ImportRow], batch: str, actor: Actor) -> list[int]:
             currency=row.tariff.currency,
             balance=row.balance,
             debt_since=today if row.balance < 0 else None,
+            # The previous system charged the current period (its balance is net of
+            # it): charging here starts with the next one.
+            billing_starts_on=_next_period(today, row.tariff.charging_mode),
         )
         for row, contract in zip(rows, contracts, strict=True)
     ]
@@ -656,3 +659,9 @@ def _load_chunk(rows: list[ImportRow], batch: str, actor: Actor) -> list[int]:
         for row, contract in zip(rows, contracts, strict=True)
     )
     return [contract.pk for contract in contracts]
+
+
+def _next_period(today: dt.date, mode: str) -> dt.date:
+    if mode == ChargingMode.MONTHLY:
+        return (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return today + dt.timedelta(days=1)

@@ -465,3 +465,21 @@ def test_the_progress_fragment_polls_while_running_and_stops_when_done(manager_c
     assert 'data-status="done"' in html
     page = manager_client.get(f"/staff/mass/{op.pk}/").content.decode()
     assert 'data-testid="progress"' in page
+
+
+def test_a_failed_or_never_started_operation_is_taken_up_again(
+    tariff, people, manager, django_capture_on_commit_callbacks
+):
+    from abonent.notifications.tasks import resume_mass_operations
+
+    for _i in range(2):
+        people()
+    op = mass.start_price_change(tariff.pk, 700_00, VALID_FROM, manager)  # job never ran
+    assert len(sent("price_change")) == 0
+    created = MassOperation.objects.get(pk=op.pk).created_at
+    MassOperation.objects.filter(pk=op.pk).update(created_at=created - dt.timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        resume_mass_operations.call_local()
+    op.refresh_from_db()
+    assert (op.status, op.done) == (MassOperation.Status.DONE, 2)
+    assert len(sent("price_change")) == 2

@@ -529,3 +529,30 @@ def importing_session_key() -> str:
 def test_a_file_of_blank_records_is_reported_empty(db, text):
     report = importing.check(text)
     assert [e.code for e in report.errors] == ["file_empty"]
+
+
+def test_an_imported_period_is_not_charged_again(tariffs, admin):
+    """The previous system charged the current period; its balance is net of it. A
+    monthly tariff is charged from the next month, a daily one from tomorrow."""
+    import time_machine
+
+    from abonent.billing.run import run_billing
+
+    Tariff.objects.filter(code="optimum-300").update(charging_mode=ChargingMode.MONTHLY)
+    text = (
+        HEADER
+        + "\n7000001;Петрова;Анна;;+79210000001;;ул. Садовая;1;;1;optimum-300;650;2020-01-01;;;\n"
+        + "7000002;Сидоров;Иван;;+79210000002;;ул. Садовая;2;;2;start-100;100;2020-01-01;;;\n"
+    )
+    with time_machine.travel(dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC), tick=False):
+        importing.load(text, Actor(user=admin, channel="cli"))
+        run_billing(dt.date(2026, 11, 20))
+    charges = LedgerEntry.objects.filter(kind="charge")
+    assert not charges.exists()
+    with time_machine.travel(dt.datetime(2026, 11, 21, 10, tzinfo=dt.UTC), tick=False):
+        run_billing(dt.date(2026, 11, 21))
+    assert list(charges.values_list("idempotency_key", flat=True)) == ["sub:7000002:2026-11-21"]
+    with time_machine.travel(dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC), tick=False):
+        run_billing(dt.date(2026, 12, 1))
+    assert charges.filter(idempotency_key="sub:7000001:2026-12", amount=-650_00).exists()
+    assert not mismatched_balances()
