@@ -39,6 +39,11 @@ CABINET_TO_API: dict[str, list[Operation]] = {
         ("get", "/api/v1/notification-preferences"),
         ("put", "/api/v1/notification-preferences"),
     ],
+    "push": [
+        ("get", "/api/v1/push-subscriptions/key"),
+        ("post", "/api/v1/push-subscriptions"),
+        ("delete", "/api/v1/push-subscriptions"),
+    ],
     "contract": [("get", "/api/v1/contract")],
     "contract_pdf": [("get", "/api/v1/contract/pdf")],
     "services": [("get", "/api/v1/tariffs"), ("get", "/api/v1/addons")],

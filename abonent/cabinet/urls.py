@@ -39,6 +39,7 @@ urlpatterns = [
     path("profile/sessions/", profile.sessions_view, name="sessions"),
     path("profile/security/", profile.security_view, name="security"),
     path("profile/notifications/", profile.notifications_view, name="notifications"),
+    path("profile/push/", profile.push_view, name="push"),
     path("profile/contract/", contract.contract_view, name="contract"),
     path("profile/contract.pdf", contract.contract_pdf_view, name="contract_pdf"),
     path("services/", services.services_view, name="services"),

@@ -15,6 +15,7 @@ class Message(models.Model):
         SMS = "sms", _("SMS")
         CALL = "call", _("Flash call")
         EMAIL = "email", _("E-mail")
+        PUSH = "push", _("Push notification")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -55,6 +56,7 @@ class Preference(models.Model):
 
     class Event(models.TextChoices):
         SUPPORT_REPLY = "support_reply", _("Replies from support")
+        PAYMENT_RECEIVED = "payment_received", _("Payments received")
         SERVICE_NOTICE = "service_notice", _("Service notices: prices, messages to subscribers")
 
     user = models.ForeignKey(
@@ -129,3 +131,24 @@ class MassOperation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class PushSubscription(models.Model):
+    """A browser or installed app that accepts web push for this user (RFC 8030/8291):
+    where to send, and the keys the message is encrypted to."""
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("push subscription")
+        verbose_name_plural = _("push subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.endpoint[:40]}"

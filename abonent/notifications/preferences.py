@@ -8,8 +8,12 @@ from abonent.accounts.models import User
 
 from .models import Preference
 
-EVENTS = [Preference.Event.SUPPORT_REPLY, Preference.Event.SERVICE_NOTICE]
-CHANNELS = ["sms", "email"]
+EVENTS = [
+    Preference.Event.SUPPORT_REPLY,
+    Preference.Event.PAYMENT_RECEIVED,
+    Preference.Event.SERVICE_NOTICE,
+]
+CHANNELS = ["sms", "email", "push"]
 
 
 def wants(user: User, event: str, channel: str) -> bool:

@@ -84,6 +84,13 @@ def send_email(
     )
 
 
+def queue_push_message(
+    to: str, payload: str, kind: str, contract_id: int | None, dedupe_key: str
+) -> Message:
+    """See `push.queue`: the payload (title, body, link) travels as the message text."""
+    return _queue(Message.Channel.PUSH, to, payload, kind, contract_id, None, dedupe_key)
+
+
 def send_bulk_sms(items: Sequence[tuple[str, str, str, int | None, str]]) -> int:
     """Queue many notices at once: (phone, text, kind, contract_id, dedupe_key) each.
     One INSERT; keys already used are skipped; one delivery job for the lot."""
@@ -158,6 +165,10 @@ def deliver_now(message_id: int) -> Message:
                 message.text = f"code {called.code}" if gateway.shows_secrets else f"code {MASK}"
             elif message.channel == Message.Channel.EMAIL:
                 _mail(message)
+            elif message.channel == Message.Channel.PUSH:
+                from . import push
+
+                push.deliver(message)
             else:
                 sent = gateway.send_sms(message.to, message.body or message.text)
                 message.provider_id = sent.provider_id

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from abonent.accounts.models import User
 from abonent.billing.lifecycle.common import require_in_service
 from abonent.billing.models import LedgerEntry
 from abonent.billing.services import post_entry
@@ -19,6 +20,7 @@ from abonent.core import audit
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.money import Money, MoneyParseError
+from abonent.notifications import push
 from abonent.notifications import services as notifications
 from abonent.subscribers.models import Contract
 
@@ -223,14 +225,27 @@ def apply_provider_state(payment_id: int, state: ProviderPayment, actor: Actor) 
         phone = Contract.objects.values_list("subscriber__phone", flat=True).get(
             pk=payment.contract_id
         )
+        text = gettext("Payment of %(amount)s received. Thank you!") % {
+            "amount": payment.money.format()
+        }
         notifications.send_sms(
             phone,
-            gettext("Payment of %(amount)s received. Thank you!")
-            % {"amount": payment.money.format()},
+            text,
             kind="payment_received",
             contract_id=payment.contract_id,
             dedupe_key=f"paid:{payment.pk}",
         )
+        owner = Contract.objects.values_list("user", flat=True).get(pk=payment.contract_id)
+        if owner is not None:
+            push.queue(
+                User.objects.get(pk=owner),
+                "payment_received",
+                settings.PROVIDER_NAME,
+                text,
+                "/payments/",
+                contract_id=payment.contract_id,
+                dedupe_key=f"paid:{payment.pk}",
+            )
         return "credited"
     if state.status == "canceled":
         payment.status = Payment.Status.CANCELED

@@ -24,7 +24,7 @@ from abonent.accounts.permissions import require_action
 from abonent.core import audit, clock
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError, ValidationFailed
-from abonent.notifications import preferences
+from abonent.notifications import preferences, push
 from abonent.notifications import services as notifications
 from abonent.subscribers.models import Contract
 
@@ -211,6 +211,15 @@ def _tell_subscriber(ticket: Ticket, message: TicketMessage, text: str, key: str
             contract_id=contract.pk,
             dedupe_key=f"{key}:sms",
         )
+    push.queue(
+        user,
+        event,
+        settings.PROVIDER_NAME,
+        text,
+        f"/support/{ticket.pk}/",
+        contract_id=contract.pk,
+        dedupe_key=key,
+    )
     email = user.email or contract.subscriber.email
     if email and preferences.wants(user, event, "email"):
         with translation.override(settings.LANGUAGE_CODE):

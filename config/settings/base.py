@@ -285,3 +285,9 @@ TWA_SHA256_FINGERPRINTS = [
 # network_radiusattribute in production); empty: the product's login (development).
 RADIUS_DB_USER = os.environ.get("RADIUS_DB_USER", "")
 RADIUS_DB_PASSWORD = os.environ.get("RADIUS_DB_PASSWORD", "")
+
+# Web push (VAPID): `manage.py vapid_keys` prints a pair; the private key as PEM text.
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "").replace("\\n", "\n")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:support@abonent.local")
+PUSH_ALLOW_HTTP = False  # tests talk to a local push service over http

@@ -23,3 +23,9 @@ HUEY = {**HUEY, "immediate": env_bool("HUEY_IMMEDIATE", True)}  # noqa: F405
 # Attachments written by tests go to a throwaway directory, one per test process.
 PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="abonent-private-"))
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Web push against a local push service: a fresh VAPID pair per test run.
+from abonent.notifications.management.commands.vapid_keys import new_pair  # noqa: E402
+
+VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY = new_pair()
+PUSH_ALLOW_HTTP = True

@@ -73,15 +73,25 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
+CHANNEL_NAMES = {"sms": _("SMS"), "email": _("e-mail"), "push": _("push on this device")}
+
+
 class NotificationsForm(forms.Form):
-    support_reply_sms = forms.BooleanField(label=_("Replies from support by SMS"), required=False)
-    support_reply_email = forms.BooleanField(
-        label=_("Replies from support by e-mail"), required=False
-    )
+    """A checkbox per event and channel, named "<event>__<channel>"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for event in notification_preferences.EVENTS:
+            for channel in notification_preferences.CHANNELS:
+                self.fields[f"{event}__{channel}"] = forms.BooleanField(
+                    label=f"{event.label}: {CHANNEL_NAMES[channel]}", required=False
+                )
 
 
 def _notify_initial(user: Any) -> dict[str, bool]:
-    return {key.replace(":", "_"): on for key, on in notification_preferences.current(user).items()}
+    return {
+        key.replace(":", "__"): on for key, on in notification_preferences.current(user).items()
+    }
 
 
 @subscriber_required
@@ -89,10 +99,7 @@ def _notify_initial(user: Any) -> dict[str, bool]:
 def notifications_view(request: HttpRequest) -> HttpResponse:
     form = NotificationsForm(request.POST)
     form.is_valid()  # checkboxes: anything missing is "off"
-    choices = {
-        name.replace("_sms", ":sms").replace("_email", ":email"): bool(value)
-        for name, value in form.cleaned_data.items()
-    }
+    choices = {name.replace("__", ":"): bool(value) for name, value in form.cleaned_data.items()}
     notification_preferences.save(me(request), choices)
     messages.success(request, gettext("Saved."))
     return redirect("cabinet:profile")
@@ -215,3 +222,35 @@ def security_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, gettext("Saved."))
             return redirect("cabinet:security")
     return render(request, "cabinet/security.html", {"form": form, "section": "profile"})
+
+
+@subscriber_required
+@require_POST
+def push_view(request: HttpRequest) -> HttpResponse:
+    """The browser's push subscription (sent by static/js/push.js), or its removal."""
+    import json
+
+    from django.http import JsonResponse
+
+    from abonent.notifications import push
+
+    try:
+        data = json.loads(request.body or b"{}")
+        endpoint = str(data["endpoint"])
+        keys = data.get("keys") or {}
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"ok": False}, status=400)
+    try:
+        if data.get("remove"):
+            push.unsubscribe(me(request), endpoint)
+        else:
+            push.subscribe(
+                me(request),
+                endpoint,
+                str(keys.get("p256dh", "")),
+                str(keys.get("auth", "")),
+                request.META.get("HTTP_USER_AGENT", ""),
+            )
+    except DomainError as exc:
+        return JsonResponse({"ok": False, "error": str(exc.message)}, status=400)
+    return JsonResponse({"ok": True})

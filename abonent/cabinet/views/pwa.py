@@ -59,6 +59,8 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "pwa/sw.js",
         {
             "version": SHELL_VERSION,
+            "provider": settings.PROVIDER_NAME,
+            "icon": static("icons/icon-192.png"),
             "shell": [
                 "/offline/",
                 static("css/app.css"),
