@@ -1,0 +1,1 @@
+"""The Android client: a BeeWare (Toga) app that talks only to /api/v1."""
