@@ -84,3 +84,79 @@ def test_refresh_rotates_and_a_replayed_token_ends_the_session(live_server, cont
         replay.refresh()
     with pytest.raises(ApiError):  # the replay revoked the whole family
         client.refresh()
+
+
+def test_every_section_of_the_app(live_server, contract, outbox, monkeypatch):
+    """Add-ons, suspension preview, traffic, payments (the provider's page opens),
+    autopay, profile, and "Forgot password?" — each against the live server."""
+    import webbrowser
+
+    from abonent.billing.services import post_entry
+    from abonent.catalog.models import AddOn
+    from abonent.core import clock
+    from abonent.core.context import Actor
+    from abonent.network.models import TrafficDaily
+    from abonent.subscribers.models import ContractAddOn
+
+    post_entry(
+        contract.account.pk,
+        kind="payment",
+        amount=2000_00,
+        idempotency_key="app-funds",
+        description="funds",
+        actor=Actor.system(),
+    )
+    tv = AddOn.objects.create(code="tv", name="ТВ", price=150_00)
+    TrafficDaily.objects.create(
+        contract=contract, day=clock.today(), bytes_in=5_000_000, bytes_out=70_000_000
+    )
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url))
+
+    app = AbonentApp("Абонент", "ru.abonent.cabinet", server=live_server.url)
+    press(app, "forgot")
+    app.recovery_phone.value = "8 900 111-22-33"
+    press(app, "recovery-start")
+    app.recovery_code.value = outbox.code()
+    app.recovery_password.value = "новая фраза из приложения"
+    press(app, "recovery-done")
+    assert app.api.session.access  # signed in with the new password
+    contract.user.refresh_from_db()
+    assert contract.user.check_password("новая фраза из приложения")
+
+    press(app, "services")
+    press(app, "addons")
+    press(app, f"addon-{tv.pk}")
+    assert ContractAddOn.objects.filter(
+        contract=contract, addon=tv, disconnected_on__isnull=True
+    ).exists()
+
+    app.show_services()
+    press(app, "suspension")
+    app.suspend_from.value, app.suspend_to.value = "2030-01-10", "2030-01-20"
+    press(app, "suspend-preview")
+    assert "дн." in app.suspend_preview.text
+
+    app.show_home()
+    rows = app.api.traffic()
+    press(app, "traffic")
+    assert len(rows) == 1
+    assert len(app.traffic_table.data) == 1
+
+    app.show_home()
+    press(app, "payments")
+    app.amount.value = "500"
+    press(app, "pay")
+    assert opened
+    assert "/sandbox-pay/" in opened[0]
+    app.autopay_switch.value = True
+    press(app, "autopay")
+    assert app.status.text  # saved, or the server's reason (no saved card yet)
+
+    app.show_home()
+    press(app, "profile")
+    app.email.value = "anna@example.ru"
+    press(app, "save-profile")
+    contract.subscriber.refresh_from_db()
+    assert contract.subscriber.email == "anna@example.ru"
+    app.api.http.close()

@@ -181,7 +181,38 @@ def queue_reminders(day: dt.date, lo: int, hi: int, policy: BillingPolicy) -> in
                     f"reminder:{contract.pk}:{day:%Y-%m-%d}",
                 )
             )
+    push_low_balance(items)
     return notifications.send_bulk_sms(items)
+
+
+def push_low_balance(items: list[tuple[str, str, str, int, str]]) -> int:
+    """The same reminders by web push, to the devices of those who have any (one query
+    for the whole batch; most subscribers have none)."""
+    from django.conf import settings
+
+    from abonent.accounts.models import User
+    from abonent.notifications import push
+
+    by_contract = {contract_id: (text, key) for _phone, text, _kind, contract_id, key in items}
+    users = dict(
+        Contract.objects.filter(
+            pk__in=by_contract, user__push_subscriptions__isnull=False
+        ).values_list("pk", "user")
+    )
+    sent = 0
+    people = User.objects.in_bulk(set(users.values()))
+    for contract_id, user_id in users.items():
+        text, key = by_contract[contract_id]
+        sent += push.queue(
+            people[user_id],
+            "low_balance",
+            settings.PROVIDER_NAME,
+            text,
+            "/payments/",
+            contract_id=contract_id,
+            dedupe_key=key,
+        )
+    return sent
 
 
 def _days_left(contract: Contract, day: dt.date) -> int:

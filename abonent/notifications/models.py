@@ -57,6 +57,8 @@ class Preference(models.Model):
     class Event(models.TextChoices):
         SUPPORT_REPLY = "support_reply", _("Replies from support")
         PAYMENT_RECEIVED = "payment_received", _("Payments received")
+        LOW_BALANCE = "low_balance", _("The balance runs out soon")
+        OUTAGE = "outage", _("Outages at my address")
         SERVICE_NOTICE = "service_notice", _("Service notices: prices, messages to subscribers")
 
     user = models.ForeignKey(

@@ -11,6 +11,8 @@ from .models import Preference
 EVENTS = [
     Preference.Event.SUPPORT_REPLY,
     Preference.Event.PAYMENT_RECEIVED,
+    Preference.Event.LOW_BALANCE,
+    Preference.Event.OUTAGE,
     Preference.Event.SERVICE_NOTICE,
 ]
 CHANNELS = ["sms", "email", "push"]

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from abonent.core import clock
 
+from . import services
 from .models import CannedAnswer, Outage, OutageArea, SlaTarget
 
 
@@ -27,6 +28,11 @@ class OutageAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if form.instance.ended_at is None:  # the areas are saved now: tell who lives there
+            services.announce_outage(form.instance.pk)
 
     @admin.action(description=_("End the selected outages now"))
     def end_now(self, request, queryset):

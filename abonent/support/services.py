@@ -483,3 +483,37 @@ def autoclose(now: dt.datetime | None = None) -> int:
     return Ticket.objects.filter(status=Ticket.Status.RESOLVED, resolved_at__lt=limit).update(
         status=Ticket.Status.CLOSED, closed_at=now, updated_at=now
     )
+
+
+def announce_outage(outage_id: int) -> int:
+    """Tell the subscribers at the outage's addresses by web push (where they turned it
+    on); they also see it on Home and in Support. Returns how many devices were told."""
+    from abonent.subscribers.models import Contract
+
+    from .models import Outage
+
+    outage = Outage.objects.prefetch_related("areas").get(pk=outage_id)
+    place = Q(pk__in=[])
+    for area in outage.areas.all():
+        here = Q(address__street__iexact=area.street.strip())
+        if area.house:
+            here &= Q(address__house__iexact=area.house.strip())
+        place |= here
+    contracts = (
+        Contract.objects.filter(place, user__push_subscriptions__isnull=False)
+        .exclude(status=Contract.Status.TERMINATED)
+        .select_related("user")
+        .distinct()
+    )
+    sent = 0
+    for contract in contracts:
+        sent += push.queue(
+            contract.user,
+            "outage",
+            outage.title,
+            outage.text[:200],
+            "/support/",
+            contract_id=contract.pk,
+            dedupe_key=f"outage:{outage.pk}:{contract.pk}",
+        )
+    return sent

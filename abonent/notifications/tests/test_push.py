@@ -180,3 +180,30 @@ def test_bad_subscriptions_are_refused(contract, settings):
     )
     assert bad.status_code == 400
     assert not PushSubscription.objects.exists()
+
+
+def test_an_outage_and_a_low_balance_reach_the_devices_at_the_address(contract, make_contract):
+    from abonent.billing.notices import push_low_balance
+    from abonent.core import clock
+    from abonent.support.models import Outage, OutageArea
+
+    client = Client()
+    client.force_login(contract.user)
+    subscribe(client, "https://push.example/d1", Device())
+    elsewhere = make_contract(last_name="Иванов", phone="+7 900 555-66-77").contract
+    elsewhere.address.street = "Невский пр."
+    elsewhere.address.save()
+    other = Client()
+    other.force_login(elsewhere.user)
+    subscribe(other, "https://push.example/d2", Device())
+
+    outage = Outage.objects.create(title="Авария", text="Чиним", starts_at=clock.now())
+    OutageArea.objects.create(outage=outage, street=contract.address.street, house="")
+    assert support.announce_outage(outage.pk) == 1
+    assert support.announce_outage(outage.pk) == 1  # queued again, but deduplicated:
+    assert Message.objects.filter(channel="push", kind="outage").count() == 1
+    assert (
+        push_low_balance([("+7", "Баланса хватит на 1 день", "low_balance", contract.pk, "r:1")])
+        == 1
+    )
+    assert json.loads(Message.objects.get(kind="low_balance").text)["url"] == "/payments/"

@@ -142,12 +142,68 @@ class ApiClient:
     def traffic(self) -> list[dict[str, Any]]:
         return self._call("GET", "/traffic")
 
+    def addons(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/addons")
+
+    def set_addon(self, addon_id: int, connect: bool) -> Any:
+        return self._call("POST" if connect else "DELETE", f"/addons/{addon_id}")
+
+    def preview_suspension(self, start: str, end: str) -> dict[str, Any]:
+        return self._call(
+            "POST", "/suspensions/preview", json={"start_date": start, "end_date": end}
+        )
+
+    def suspend(self, start: str, end: str) -> dict[str, Any]:
+        return self._call(
+            "POST",
+            "/suspensions",
+            json={"start_date": start, "end_date": end},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+
+    def autopay(self) -> dict[str, Any]:
+        return self._call("GET", "/autopay")
+
+    def set_autopay(self, enabled: bool, threshold_days: int = 3) -> dict[str, Any]:
+        return self._call(
+            "PUT", "/autopay", json={"enabled": enabled, "threshold_days": threshold_days}
+        )
+
+    def profile(self) -> dict[str, Any]:
+        return self._call("GET", "/profile")
+
+    def set_email(self, email: str) -> dict[str, Any]:
+        return self._call("PATCH", "/profile", json={"email": email})
+
+    # --- "Forgot password?" (no session) ------------------------------------------------
+
+    def recovery_start(self, phone: str) -> dict[str, Any]:
+        return self._call("POST", "/auth/recovery/start", json={"phone": phone}, retry=False)
+
+    def recovery_verify(self, request_id: str, code: str) -> dict[str, Any]:
+        return self._call(
+            "POST", "/auth/recovery/verify", json={"request_id": request_id, "code": code}
+        )
+
+    def recovery_complete(self, reset_token: str, new_password: str, contract: str = "") -> None:
+        data = self._call(
+            "POST",
+            "/auth/recovery/complete",
+            json={
+                "reset_token": reset_token,
+                "new_password": new_password,
+                "contract_number": contract,
+                "device_name": "Android",
+            },
+        )
+        self._tokens(data)
+
     def pay(self, rubles: str) -> dict[str, Any]:
         """Starts a payment; the app opens `confirmation_url` (the provider's page)."""
         kopecks = round(float(rubles.replace(",", ".").replace(" ", "")) * 100)
         return self._call(
             "POST",
             "/payments",
-            json={"amount": kopecks, "return_url": "abonent://payments/{payment}"},
+            json={"amount": kopecks},
             headers={"Idempotency-Key": uuid.uuid4().hex},
         )

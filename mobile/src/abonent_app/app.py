@@ -5,6 +5,7 @@ is one ApiClient call; what the server says (including its translated errors) is
 from __future__ import annotations
 
 import os
+import webbrowser
 from typing import Any
 
 import toga
@@ -45,6 +46,20 @@ class AbonentApp(toga.App):
             self.number,
             self.password,
             toga.Button("Войти", id="login", on_press=self.do_login),
+            toga.Button("Забыли пароль?", id="forgot", on_press=lambda w: self.show_recovery()),
+        )
+
+    def show_recovery(self) -> None:
+        self.recovery_phone = toga.TextInput(placeholder="Телефон из договора")
+        self.recovery_code = toga.TextInput(placeholder="Код из SMS")
+        self.recovery_password = toga.PasswordInput(placeholder="Новый пароль")
+        self._screen(
+            self.recovery_phone,
+            toga.Button("Получить код", id="recovery-start", on_press=self.do_recovery_start),
+            self.recovery_code,
+            self.recovery_password,
+            toga.Button("Сохранить и войти", id="recovery-done", on_press=self.do_recovery_done),
+            toga.Button("Назад", on_press=lambda w: self.show_login()),
         )
 
     def show_password_change(self) -> None:
@@ -64,7 +79,10 @@ class AbonentApp(toga.App):
             toga.Label(f"Договор {account['contract_number']}"),
             self.balance,
             toga.Button("Услуги", id="services", on_press=lambda w: self.show_services()),
+            toga.Button("Трафик", id="traffic", on_press=lambda w: self.show_traffic()),
+            toga.Button("Платежи", id="payments", on_press=lambda w: self.show_payments()),
             toga.Button("Поддержка", id="support", on_press=lambda w: self.show_support()),
+            toga.Button("Профиль", id="profile", on_press=lambda w: self.show_profile()),
             toga.Button("Выйти", id="logout", on_press=self.do_logout),
         )
 
@@ -79,6 +97,71 @@ class AbonentApp(toga.App):
             toga.Button("Что изменится", id="preview", on_press=self.do_preview),
             self.preview,
             toga.Button("Сменить тариф", id="change", on_press=self.do_change_tariff),
+            toga.Button(
+                "Дополнительные услуги", id="addons", on_press=lambda w: self.show_addons()
+            ),
+            toga.Button(
+                "Приостановить", id="suspension", on_press=lambda w: self.show_suspension()
+            ),
+            toga.Button("Назад", on_press=lambda w: self.show_home()),
+        )
+
+    def show_addons(self) -> None:
+        self.addon_rows = self.api.addons()
+        buttons = [
+            toga.Button(
+                f"{'Отключить' if a['active'] else 'Подключить'}: {a['name']}",
+                id=f"addon-{a['id']}",
+                on_press=lambda w, a=a: self.do_addon(a),
+            )
+            for a in self.addon_rows
+        ]
+        self._screen(*buttons, toga.Button("Назад", on_press=lambda w: self.show_services()))
+
+    def show_suspension(self) -> None:
+        self.suspend_from = toga.TextInput(placeholder="С (ГГГГ-ММ-ДД)")
+        self.suspend_to = toga.TextInput(placeholder="По (ГГГГ-ММ-ДД)")
+        self.suspend_preview = toga.Label("")
+        self._screen(
+            self.suspend_from,
+            self.suspend_to,
+            toga.Button("Что изменится", id="suspend-preview", on_press=self.do_suspend_preview),
+            self.suspend_preview,
+            toga.Button("Приостановить", id="suspend", on_press=self.do_suspend),
+            toga.Button("Назад", on_press=lambda w: self.show_services()),
+        )
+
+    def show_traffic(self) -> None:
+        rows = self.api.traffic()
+        self.traffic_table: toga.Table = toga.Table(
+            headings=["День", "Получено, МБ", "Отправлено, МБ"],
+            data=[
+                (r["period"], f"{r['bytes_out'] / 1e6:.1f}", f"{r['bytes_in'] / 1e6:.1f}")
+                for r in reversed(rows)
+            ],
+        )
+        self._screen(self.traffic_table, toga.Button("Назад", on_press=lambda w: self.show_home()))
+
+    def show_payments(self) -> None:
+        self.amount = toga.TextInput(placeholder="Сумма, ₽")
+        rule = self.api.autopay()
+        self.autopay_switch = toga.Switch("Автоплатёж", value=bool(rule.get("enabled")))
+        self._screen(
+            self.amount,
+            toga.Button("Оплатить картой", id="pay", on_press=self.do_pay),
+            self.autopay_switch,
+            toga.Button("Сохранить автоплатёж", id="autopay", on_press=self.do_autopay),
+            toga.Button("Назад", on_press=lambda w: self.show_home()),
+        )
+
+    def show_profile(self) -> None:
+        profile = self.api.profile()
+        self.email = toga.TextInput(value=profile["email"], placeholder="E-mail")
+        self._screen(
+            toga.Label(profile["full_name"]),
+            toga.Label(profile["phone"]),
+            self.email,
+            toga.Button("Сохранить", id="save-profile", on_press=self.do_save_profile),
             toga.Button("Назад", on_press=lambda w: self.show_home()),
         )
 
@@ -140,6 +223,57 @@ class AbonentApp(toga.App):
         )
         if ticket:
             self._say(f"Обращение №{ticket['id']} отправлено")
+
+    def do_addon(self, addon: dict[str, Any]) -> None:
+        if self._guard(lambda: self.api.set_addon(addon["id"], not addon["active"]) or True):
+            self.show_addons()
+
+    def do_suspend_preview(self, widget: toga.Widget) -> None:
+        plan = self._guard(
+            lambda: self.api.preview_suspension(self.suspend_from.value, self.suspend_to.value)
+        )
+        if plan:
+            self.suspend_preview.text = (
+                f"{plan['days']} дн., сбор {plan['fee']['amount'] / 100:.2f} ₽"
+            )
+
+    def do_suspend(self, widget: toga.Widget) -> None:
+        if self._guard(lambda: self.api.suspend(self.suspend_from.value, self.suspend_to.value)):
+            self._say("Приостановка оформлена")
+
+    def do_pay(self, widget: toga.Widget) -> None:
+        payment = self._guard(lambda: self.api.pay(self.amount.value))
+        if payment:
+            self.opened_url = payment["confirmation_url"]
+            webbrowser.open(self.opened_url)  # the provider's page: card data never here
+
+    def do_autopay(self, widget: toga.Widget) -> None:
+        if self._guard(lambda: self.api.set_autopay(bool(self.autopay_switch.value))):
+            self._say("Сохранено")
+
+    def do_save_profile(self, widget: toga.Widget) -> None:
+        if self._guard(lambda: self.api.set_email(self.email.value)):
+            self._say("Сохранено")
+
+    def do_recovery_start(self, widget: toga.Widget) -> None:
+        started = self._guard(lambda: self.api.recovery_start(self.recovery_phone.value))
+        if started:
+            self.recovery_request = started["request_id"]
+            self._say("Код отправлен")
+
+    def do_recovery_done(self, widget: toga.Widget) -> None:
+        def finish() -> bool:
+            verified = self.api.recovery_verify(self.recovery_request, self.recovery_code.value)
+            contracts = verified["contracts"]
+            self.api.recovery_complete(
+                verified["reset_token"],
+                self.recovery_password.value,
+                contracts[0] if len(contracts) == 1 else "",
+            )
+            return True
+
+        if self._guard(finish):
+            self.show_home()
 
     def do_logout(self, widget: toga.Widget) -> None:
         self._guard(self.api.logout)
