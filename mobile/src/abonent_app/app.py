@@ -134,7 +134,7 @@ class AbonentApp(toga.App):
     def show_traffic(self) -> None:
         rows = self.api.traffic()
         self.traffic_table: toga.Table = toga.Table(
-            headings=["День", "Получено, МБ", "Отправлено, МБ"],
+            columns=["День", "Получено, МБ", "Отправлено, МБ"],
             data=[
                 (r["period"], f"{r['bytes_out'] / 1e6:.1f}", f"{r['bytes_in'] / 1e6:.1f}")
                 for r in reversed(rows)
