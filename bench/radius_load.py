@@ -244,8 +244,14 @@ def start_freeradius(directory: Path) -> subprocess.Popen:
 
 
 def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, and SIGKILL if FreeRADIUS is still draining its pools after 10 s (a
+    stuck rlm_rest connection must not end the benchmark)."""
     process.terminate()
-    process.wait(timeout=10)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def main() -> None:

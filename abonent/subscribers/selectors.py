@@ -114,7 +114,8 @@ PASSPORT_DIGITS = 10  # series (4) and number (6)
 
 def _network_match(query: str) -> Q:
     """A PPPoE login, or an IP address: the static one, or one a session had in the
-    last 90 days (the hotline is often given the address a complaint names)."""
+    last 90 days (the hotline is often given the address a complaint names). Resolved
+    to ids first by indexed lookups, so the big OR below stays cheap."""
     from abonent.network.models import Credential, Session
 
     try:
@@ -123,14 +124,20 @@ def _network_match(query: str) -> Q:
         ip = ""
     if ip:
         since = clock.now() - dt.timedelta(days=90)
-        by_session = Session.objects.filter(framed_ip=ip, started_at__gte=since).values(
-            "contract_id"
-        )
-        by_static = Credential.objects.filter(static_ip=ip).values("contract_id")
-        return Q(pk__in=by_session) | Q(pk__in=by_static)
-    if " " in query:
+        ids = set(
+            Session.objects.filter(framed_ip=ip, started_at__gte=since).values_list(
+                "contract_id", flat=True
+            )
+        ) | set(Credential.objects.filter(static_ip=ip).values_list("contract_id", flat=True))
+    elif " " in query:
         return Q(pk__in=[])
-    return Q(pk__in=Credential.objects.filter(login__iexact=query).values("contract_id"))
+    else:  # logins are stored as issued (contract numbers, lower case): the unique index
+        ids = set(
+            Credential.objects.filter(login__in={query, query.lower()}).values_list(
+                "contract_id", flat=True
+            )
+        )
+    return Q(pk__in=sorted(i for i in ids if i is not None))
 
 
 def search_contracts(query: str, limit: int = 50) -> list[Contract]:
