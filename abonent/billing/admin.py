@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from abonent.core.admin import ReadOnlyAdmin
+
 from .models import Account, BillingRun, LedgerEntry, PromisedPayment, Suspension, TariffChange
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money changes only through services (a correction is a new entry)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Account)

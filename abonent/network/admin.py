@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from abonent.core.admin import ReadOnlyAdmin
+
 from . import services
 from .models import AccessChange, Credential, Nas, Session, TrafficDaily
 
@@ -28,19 +30,8 @@ class CredentialAdmin(admin.ModelAdmin):
         return False  # access ends by termination or suspension, which keep RADIUS in step
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Session)
-class SessionAdmin(ReadOnly):
+class SessionAdmin(ReadOnlyAdmin):
     list_display = [
         "login",
         "nas",
@@ -56,12 +47,12 @@ class SessionAdmin(ReadOnly):
 
 
 @admin.register(AccessChange)
-class AccessChangeAdmin(ReadOnly):
+class AccessChangeAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "contract", "kind", "reason", "result"]
     list_filter = ["kind", "result"]
 
 
 @admin.register(TrafficDaily)
-class TrafficDailyAdmin(ReadOnly):
+class TrafficDailyAdmin(ReadOnlyAdmin):
     list_display = ["contract", "day", "bytes_in", "bytes_out"]
     search_fields = ["=contract__number"]

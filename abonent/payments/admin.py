@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from abonent.core.admin import ReadOnlyAdmin
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError
 from abonent.subscribers.models import Contract
@@ -28,17 +29,6 @@ class RefundForm(AmountForm):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 def _show_errors(form: forms.Form, exc: DomainError) -> None:
     form.add_error(None, str(exc.message))
     for errors in exc.fields.values():
@@ -47,7 +37,7 @@ def _show_errors(form: forms.Form, exc: DomainError) -> None:
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnly):
+class PaymentAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "contract", "amount", "provider", "status", "provider_payment_id"]
     list_filter = ["status", "provider"]
     search_fields = ["=contract__number", "provider_payment_id", "=public_id"]
@@ -92,7 +82,7 @@ class PaymentAdmin(ReadOnly):
 
 
 @admin.register(CashPayment)
-class CashPaymentAdmin(ReadOnly):
+class CashPaymentAdmin(ReadOnlyAdmin):
     """The cash desk: take money for a contract, print the receipt."""
 
     list_display = ["created_at", "contract", "amount", "cashier"]
@@ -149,17 +139,17 @@ class CashPaymentAdmin(ReadOnly):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnly):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "payment", "amount", "reason", "created_by"]
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnly):
+class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "provider", "event_key", "result", "processed_at", "source_ip"]
     list_filter = ["provider", "result"]
 
 
 @admin.register(ProviderCall)
-class ProviderCallAdmin(ReadOnly):
+class ProviderCallAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "provider", "operation", "ok", "duration_ms", "error"]
     list_filter = ["provider", "ok"]

@@ -58,6 +58,19 @@ def contract_account(contract_id: int) -> int:
     return Contract.objects.values_list("account__id", flat=True).get(pk=contract_id)
 
 
+def charge_fee(account_id: int, fee: int, key: str, description: str, actor: Actor) -> None:
+    """The fee of a tariff change, suspension or promised payment, if the policy has one."""
+    if fee:
+        post_entry(
+            account_id,
+            kind=LedgerEntry.Kind.CHARGE,
+            amount=-fee,
+            idempotency_key=key,
+            description=description,
+            actor=actor,
+        )
+
+
 def refund_fee(contract_id: int, fee: int, key: str, description: str, actor: Actor) -> None:
     """Give back the fee of something cancelled before it took effect."""
     if fee:

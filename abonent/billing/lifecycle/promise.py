@@ -19,6 +19,7 @@ from ..models import LedgerEntry, PromisedPayment
 from ..services import lock_account, post_entry
 from .common import (
     PolicyViolation,
+    charge_fee,
     contract_account,
     load_contract,
     require_in_service,
@@ -101,15 +102,9 @@ def take_promise(contract_id: int, amount: int | None, actor: Actor) -> Promised
         contract=contract, amount=amount, fee=plan.fee, taken_on=today, expires_on=plan.expires_on
     )
     account_id = contract.account.pk
-    if plan.fee:
-        post_entry(
-            account_id,
-            kind=LedgerEntry.Kind.CHARGE,
-            amount=-plan.fee,
-            idempotency_key=f"promised:{promise.pk}:fee",
-            description=str(_("Promised payment fee")),
-            actor=actor,
-        )
+    charge_fee(
+        account_id, plan.fee, f"promised:{promise.pk}:fee", str(_("Promised payment fee")), actor
+    )
     post_entry(
         account_id,
         kind=LedgerEntry.Kind.PROMISED_CREDIT,

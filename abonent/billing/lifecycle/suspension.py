@@ -16,11 +16,12 @@ from abonent.core.errors import ValidationFailed
 from abonent.network.services import apply_access
 from abonent.subscribers.models import Contract
 
-from ..models import LedgerEntry, Suspension
-from ..services import lock_account, post_entry
+from ..models import Suspension
+from ..services import lock_account
 from .common import (
     InsufficientFunds,
     PolicyViolation,
+    charge_fee,
     load_contract,
     locked_own,
     refund_fee,
@@ -137,15 +138,13 @@ def suspend(contract_id: int, start: dt.date, end: dt.date, actor: Actor) -> Sus
         status=Suspension.Status.SCHEDULED,
         fee=plan.fee,
     )
-    if plan.fee:
-        post_entry(
-            contract.account.pk,
-            kind=LedgerEntry.Kind.CHARGE,
-            amount=-plan.fee,
-            idempotency_key=f"suspension:{suspension.pk}:fee",
-            description=str(_("Suspension fee")),
-            actor=actor,
-        )
+    charge_fee(
+        contract.account.pk,
+        plan.fee,
+        f"suspension:{suspension.pk}:fee",
+        str(_("Suspension fee")),
+        actor,
+    )
     audit.record(
         actor,
         "suspension.created",

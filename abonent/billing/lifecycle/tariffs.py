@@ -23,6 +23,7 @@ from ..rules import first_of_next_month
 from ..services import lock_account, post_entry
 from .common import (
     PolicyViolation,
+    charge_fee,
     load_contract,
     locked_own,
     refund_fee,
@@ -156,15 +157,7 @@ def change_tariff(
         created_by=actor.user,
     )
     account_id = contract.account.pk
-    if plan.fee:
-        post_entry(
-            account_id,
-            kind=LedgerEntry.Kind.CHARGE,
-            amount=-plan.fee,
-            idempotency_key=f"change:{change.pk}:fee",
-            description=str(_("Tariff change fee")),
-            actor=actor,
-        )
+    charge_fee(account_id, plan.fee, f"change:{change.pk}:fee", str(_("Tariff change fee")), actor)
     if plan.refund_today:
         post_entry(
             account_id,
