@@ -105,6 +105,29 @@ class TrafficDaily(models.Model):
         return f"{self.contract_id} {self.day}"
 
 
+class TrafficMonthly(models.Model):
+    """Daily traffic older than `RETENTION_ACCOUNTING_MONTHS`, folded into its month
+    (`network.retention`, decision 0014). A month is either here or still in
+    `TrafficDaily`; readers add the two, so the totals never change."""
+
+    contract = models.ForeignKey(
+        "subscribers.Contract", on_delete=models.PROTECT, related_name="traffic_months"
+    )
+    month = models.DateField()  # its first day
+    bytes_in = models.BigIntegerField(default=0)
+    bytes_out = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("monthly traffic")
+        verbose_name_plural = _("monthly traffic")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "month"], name="one_traffic_row_per_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} {self.month:%Y-%m}"
+
+
 class AccessChange(models.Model):
     """A CoA or Disconnect sent to a NAS after a change, with its result (RFC 5176)."""
 

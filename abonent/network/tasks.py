@@ -8,7 +8,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from abonent.core import clock
 from abonent.subscribers.models import Contract
 
-from . import coa, grants, radius
+from . import coa, grants, radius, retention
 from .detail import ingest_directory
 from .models import Session
 
@@ -58,3 +58,11 @@ def reconcile_radius_decisions() -> None:
     ids = sorted({i for i in ended if i is not None})
     if ids:
         push_access.call_local(ids, "reconcile: access has ended")
+
+
+@db_periodic_task(crontab(hour="1", minute="20"))
+def apply_accounting_retention() -> None:
+    """Nightly (04:20 Moscow; huey's crontab is UTC): old days of traffic into months,
+    sessions past the legal period and old loaded detail files deleted (decision 0014).
+    Safe to run twice or after a crash."""
+    retention.run()

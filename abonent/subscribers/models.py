@@ -62,6 +62,8 @@ class Subscriber(models.Model):
     passport_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     birth_date = EncryptedDateField(_("date of birth"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Set when the retention period after the last contract ended (decision 0014).
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("subscriber")
