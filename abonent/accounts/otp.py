@@ -98,6 +98,19 @@ def issue(
         expires_at=now + dt.timedelta(seconds=settings.OTP_TTL_SECONDS),
     )
     with transaction.atomic():
+        # An earlier code for this phone that has not gone out yet (the gateway was
+        # down) is withdrawn: only the newest code arrives, the one the person now
+        # waits for, not two SMS with different codes once the gateway answers.
+        notifications.cancel_queued(
+            OneTimeCode.objects.filter(
+                purpose=purpose,
+                phone=phone,
+                used_at__isnull=True,
+                message__isnull=False,
+                created_at__gt=now - dt.timedelta(seconds=settings.OTP_TTL_SECONDS),
+            ).values_list("message_id", flat=True),
+            "superseded by a newer code",
+        )
         if deliver and channel == OneTimeCode.Channel.CALL:
             row.message = notifications.request_code_call(
                 phone, kind=f"{purpose}_code", contract_id=contract_id

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import translation
 
@@ -269,9 +269,14 @@ def run_billing(
         with translation.override("ru"):
             _run(run, day, batch_size, progress, stop_after_batches, pause)
     except BaseException as exc:
-        BillingRun.objects.filter(pk=run.pk).update(
-            status=BillingRun.Status.FAILED, finished_at=clock.now(), error=repr(exc)[:2000]
-        )
+        try:
+            BillingRun.objects.filter(pk=run.pk).update(
+                status=BillingRun.Status.FAILED, finished_at=clock.now(), error=repr(exc)[:2000]
+            )
+        except DatabaseError:
+            # The database itself went away (a restart): the row stays "running", like
+            # after a kill, and the caller sees the original error, not this one.
+            logger.warning("billing %s: could not record the failure", day, exc_info=True)
         raise
     return run
 

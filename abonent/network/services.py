@@ -39,7 +39,9 @@ def apply_access(contract_ids: Iterable[int], reason: str, *, relogin: str = Rel
 
         push_access(ids, reason, relogin)
 
-    transaction.on_commit(push)
+    # robust: a queue (Redis) outage must not fail the committed change; the decision
+    # table is current, the session gets it at its next login.
+    transaction.on_commit(push, robust=True)
 
 
 def issue_credential(contract_id: int, login: str) -> None:

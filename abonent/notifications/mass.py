@@ -230,7 +230,8 @@ def _start(
     audit.record(actor, f"mass.{kind}.started", op, after={**params, "total": total})
     from .tasks import run_mass_operation
 
-    transaction.on_commit(lambda: run_mass_operation(op.pk))
+    # robust: with the queue down, `resume_mass_operations` starts it later.
+    transaction.on_commit(lambda: run_mass_operation(op.pk), robust=True)
     return op
 
 

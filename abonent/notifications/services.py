@@ -3,15 +3,18 @@ SMS answers at once and the same way whether or not a message was really queued.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 
 from abonent.core import clock
+from abonent.core.observability import metrics
 from abonent.core.secrets import keyed_digest
 
 from .gateways import GatewayError, get_gateway
@@ -19,6 +22,11 @@ from .models import Message
 
 logger = logging.getLogger("abonent.sms")
 MASK = "••••••"
+STALLED_AFTER = dt.timedelta(minutes=2)
+GIVE_UP_AFTER = dt.timedelta(days=1)
+STALLED_BATCH = 500  # per sweep; the next one takes the rest
+CODE_KIND_SUFFIX = "_code"  # one-time codes (accounts.otp): useless once expired
+CODE_EXPIRED = "expired before it could be sent"
 
 
 def _queue(
@@ -49,7 +57,9 @@ def _queue(
     )
     from .tasks import deliver
 
-    transaction.on_commit(lambda: deliver(message.pk))
+    # robust: with the job queue (Redis) down the message stays queued and the
+    # periodic `deliver_stalled` sends it; the caller's committed work does not fail.
+    transaction.on_commit(lambda: deliver(message.pk), robust=True)
     return message
 
 
@@ -128,7 +138,51 @@ def deliver_later(message_ids: list[int]) -> None:
         return
     from .tasks import deliver_batch
 
-    transaction.on_commit(lambda: deliver_batch(message_ids))
+    transaction.on_commit(lambda: deliver_batch(message_ids), robust=True)  # see _queue
+
+
+def cancel_queued(message_ids: Iterable[int], reason: str) -> int:
+    """Withdraw messages not sent yet (a one-time code replaced by a newer one): the job
+    leaves them alone. A message being sent right now holds its row lock; the update
+    waits for it and then finds it sent."""
+    return Message.objects.filter(pk__in=list(message_ids), status=Message.Status.QUEUED).update(
+        status=Message.Status.FAILED, error=reason[:300], body=None
+    )
+
+
+def stalled_messages(now: dt.datetime) -> list[int]:
+    """Queued messages whose delivery job was lost (the queue was down when they were
+    queued, or lost its scheduled retries): never tried after STALLED_AFTER, tried but
+    not retried after the whole retry schedule. Older than a day: left alone. At most
+    STALLED_BATCH, oldest first."""
+    from .tasks import RETRY_DELAYS
+
+    never_tried = Q(attempts=0, created_at__lt=now - STALLED_AFTER)
+    not_retried = Q(
+        attempts__gt=0,
+        created_at__lt=now - dt.timedelta(seconds=sum(RETRY_DELAYS)) - STALLED_AFTER,
+    )
+    return list(
+        Message.objects.filter(status=Message.Status.QUEUED, created_at__gt=now - GIVE_UP_AFTER)
+        .filter(never_tried | not_retried)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:STALLED_BATCH]
+    )
+
+
+def _code_expired(message: Message, now: dt.datetime) -> bool:
+    return message.kind.endswith(CODE_KIND_SUFFIX) and message.created_at < now - dt.timedelta(
+        seconds=settings.OTP_TTL_SECONDS
+    )
+
+
+def expire_stale_codes(now: dt.datetime) -> int:
+    """A one-time code that could not go out while it was valid is not sent late."""
+    return Message.objects.filter(
+        status=Message.Status.QUEUED,
+        kind__endswith=CODE_KIND_SUFFIX,
+        created_at__lt=now - dt.timedelta(seconds=settings.OTP_TTL_SECONDS),
+    ).update(status=Message.Status.FAILED, error=CODE_EXPIRED, body=None)
 
 
 def request_code_call(to: str, *, kind: str, contract_id: int | None = None) -> Message:
@@ -155,6 +209,12 @@ def deliver_now(message_id: int) -> Message:
         message = Message.objects.select_for_update().get(pk=message_id)
         if message.status != Message.Status.QUEUED:
             return message
+        if _code_expired(message, clock.now()):
+            # A retry (or the sweep) after the code's lifetime would deliver a code that
+            # no longer works: the person has asked for a new one or will.
+            message.status, message.error, message.body = Message.Status.FAILED, CODE_EXPIRED, None
+            message.save(update_fields=["status", "error", "body"])
+            return message
         message.attempts += 1
         gateway = get_gateway()
         try:
@@ -178,7 +238,11 @@ def deliver_now(message_id: int) -> Message:
                 message.status = Message.Status.FAILED
                 message.body = None
             logger.warning("message %s via %s failed: %s", message.pk, gateway.name, exc.code)
+            if message.channel in (Message.Channel.SMS, Message.Channel.CALL):
+                metrics.SMS_FAILURES.labels(gateway.name, exc.code).inc()
         else:
+            if message.channel in (Message.Channel.SMS, Message.Channel.CALL):
+                metrics.SMS_SENT.labels(gateway.name).inc()
             message.status = Message.Status.SENT
             message.sent_at = clock.now()
             message.error = ""

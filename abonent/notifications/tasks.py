@@ -1,12 +1,12 @@
 import datetime as dt
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from abonent.core import clock
 
 from .models import MassOperation, Message
-from .services import deliver_now
+from .services import deliver_now, expire_stale_codes, stalled_messages
 
 RETRY_DELAYS = [30, 120, 600, 1800]  # seconds after the 1st, 2nd... failed attempt
 
@@ -22,6 +22,18 @@ def deliver(message_id: int) -> None:
 @db_task()
 def deliver_batch(message_ids: list[int]) -> None:
     for message_id in message_ids:
+        deliver.call_local(message_id)
+
+
+@db_periodic_task(crontab(minute="*/2"))
+@lock_task("deliver-stalled")
+def deliver_stalled() -> None:
+    """Messages whose delivery job was lost (the queue was down when they were queued,
+    or lost the scheduled retry): sent from here. Sending twice is impossible:
+    `deliver_now` sends only a queued message, under its row lock."""
+    now = clock.now()
+    expire_stale_codes(now)
+    for message_id in stalled_messages(now):
         deliver.call_local(message_id)
 
 

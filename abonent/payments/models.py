@@ -92,6 +92,14 @@ class WebhookEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["provider", "event_key"], name="one_event_per_key")
         ]
+        indexes = [
+            # The periodic sweep of notifications whose job was lost reads only these.
+            models.Index(
+                fields=["received_at"],
+                name="webhook_unprocessed",
+                condition=models.Q(processed_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.event_key}"

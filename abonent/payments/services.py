@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -28,6 +29,8 @@ from .models import Payment, ProviderCall, WebhookEvent
 from .providers import ProviderError, ProviderPayment, get_provider
 
 logger = logging.getLogger("abonent.payments")
+WEBHOOK_STALLED_AFTER = dt.timedelta(minutes=2)
+WEBHOOK_GIVE_UP_AFTER = dt.timedelta(days=3)
 
 
 class ProviderUnavailable(DomainError):
@@ -321,11 +324,42 @@ def receive_webhook(
                 provider=provider_name, event_key=key, payload=payload, source_ip=source_ip
             )
     except IntegrityError:
+        # A redelivery. If the first one's job was lost (the queue was down), this is
+        # the moment to do it; processing is idempotent, so a twin job does no harm.
+        unprocessed = (
+            WebhookEvent.objects.filter(
+                provider=provider_name, event_key=key, processed_at__isnull=True
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if unprocessed is not None:
+            _process_later(unprocessed)
         return None
+    _process_later(event.pk)
+    return event
+
+
+def _process_later(event_id: int) -> None:
+    """The job after commit. robust: with the queue (Redis) down the notification is
+    still answered 200 — it is stored — and `retry_unprocessed_webhooks` takes it up."""
     from .tasks import process_webhook
 
-    transaction.on_commit(lambda: process_webhook(event.pk))
-    return event
+    transaction.on_commit(lambda: process_webhook(event_id), robust=True)
+
+
+def unprocessed_webhooks(now: dt.datetime) -> list[int]:
+    """Notifications stored but never processed (their job was lost, or gave up while
+    the provider did not answer), from the last three days."""
+    return list(
+        WebhookEvent.objects.filter(
+            processed_at__isnull=True,
+            received_at__lt=now - WEBHOOK_STALLED_AFTER,
+            received_at__gt=now - WEBHOOK_GIVE_UP_AFTER,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def process_webhook_now(event_id: int) -> str:

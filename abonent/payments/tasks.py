@@ -1,14 +1,16 @@
 import datetime as dt
+import logging
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from abonent.core import clock
 from abonent.core.context import Actor
 
 from .models import Payment
-from .services import process_webhook_now, refresh
+from .services import process_webhook_now, refresh, unprocessed_webhooks
 
+logger = logging.getLogger("abonent.payments")
 STUCK_AFTER = dt.timedelta(minutes=10)
 GIVE_UP_AFTER = dt.timedelta(days=3)
 
@@ -16,6 +18,18 @@ GIVE_UP_AFTER = dt.timedelta(days=3)
 @db_task(retries=5, retry_delay=30)
 def process_webhook(event_id: int) -> None:
     process_webhook_now(event_id)
+
+
+@db_periodic_task(crontab(minute="*/2"))
+@lock_task("retry-unprocessed-webhooks")
+def retry_unprocessed_webhooks() -> None:
+    """A notification stored while the queue was down (or whose job gave up) is
+    processed here; a payment is credited once whichever job gets there first."""
+    for event_id in unprocessed_webhooks(clock.now()):
+        try:
+            process_webhook_now(event_id)
+        except Exception:  # one bad event must not starve the others
+            logger.exception("webhook event %s could not be processed", event_id)
 
 
 @db_periodic_task(crontab(minute="*/10"))

@@ -1,5 +1,11 @@
 """The HTTP plumbing shared by the real gateways: timeouts, a capped retry on network
-errors and 5xx, and no secret ever in a log line."""
+errors and 5xx, and no secret ever in a log line.
+
+Only a request that surely never reached the gateway (the connection could not be made)
+or that it refused with a 5xx is sent again at once. A request that was sent but not
+answered in time (a read timeout, a dropped connection) may have been taken: sending it
+again at once would send the SMS twice, so it fails as a retryable error and the
+delivery job decides when to try again."""
 
 from __future__ import annotations
 
@@ -33,11 +39,17 @@ def request_json(
                 params=params if method == "GET" else None,
                 timeout=timeout,
             )
-        except httpx.HTTPError as exc:  # timeouts, refused connections, resets
-            last = exc
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            last = exc  # never reached the gateway: safe to send again
             logger.warning(
                 "%s: network error (attempt %d): %s", gateway, attempt + 1, type(exc).__name__
             )
+        except httpx.HTTPError as exc:  # sent, but no answer: the gateway may have taken it
+            logger.warning(
+                "%s: no answer (attempt %d): %s", gateway, attempt + 1, type(exc).__name__
+            )
+            code = "timeout" if isinstance(exc, httpx.TimeoutException) else "no_answer"
+            raise GatewayError(code, type(exc).__name__, retryable=True) from exc
         else:
             if response.status_code >= 500:
                 last = GatewayError(f"http_{response.status_code}", retryable=True)
