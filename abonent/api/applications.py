@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -18,7 +19,7 @@ from abonent.applications.models import Application
 from abonent.core.context import Actor, client_ip
 from abonent.core.errors import NotFound
 
-from .schemas import StrictIn
+from .schemas import StrictIn, one_of
 
 router = Router(tags=["applications"], auth=None)
 
@@ -34,7 +35,7 @@ class ApplicationIn(StrictIn):
     phone: str = Field(max_length=30, description="Any common format; stored as +7XXXXXXXXXX")
     address: AddressIn
     tariff_id: int | None = None
-    call_time: str = Field(Application.CallTime.ANY, description="any|morning|day|evening")
+    call_time: Annotated[str, one_of(*Application.CallTime.values)] = Application.CallTime.ANY
     comment: str = Field("", max_length=1000)
     consent: bool = Field(
         False, description="Consent to personal data processing (152-FZ); must be true"

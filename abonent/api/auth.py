@@ -10,6 +10,7 @@ from abonent.accounts.models import OneTimeCode, User
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
 
+from .openapi import also
 from .schemas import (
     DeviceOut,
     LoginIn,
@@ -50,7 +51,11 @@ def _signed_in(request: HttpRequest, user: User, device: str) -> TokensOut:
 
 
 @router.post(
-    "/login", auth=None, response={200: TokensOut, 202: SecondFactorOut}, url_name="auth_login"
+    "/login",
+    auth=None,
+    response={200: TokensOut, 202: SecondFactorOut},
+    url_name="auth_login",
+    openapi_extra=also(401, 403),
 )
 def login(request: HttpRequest, payload: LoginIn) -> TokensOut | Status:
     """200 with tokens; or 202 when the subscriber has switched on the SMS second
@@ -75,7 +80,9 @@ def login_verify(request: HttpRequest, payload: LoginVerifyIn) -> TokensOut:
     return _signed_in(request, row.user, _clean_device_name(payload.device_name))
 
 
-@router.post("/refresh", auth=None, response=TokensOut, url_name="auth_refresh")
+@router.post(
+    "/refresh", auth=None, response=TokensOut, url_name="auth_refresh", openapi_extra=also(401)
+)
 def refresh(request: HttpRequest, payload: RefreshIn) -> TokensOut:
     pair = tokens.refresh(payload.refresh_token, api_actor(request))
     return TokensOut(

@@ -48,7 +48,8 @@ def _message_for(error: dict[str, Any]) -> str:
 
 
 def _field_name(error: dict[str, Any]) -> str:
-    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "payload", "query", "path")]
+    sources = ("body", "payload", "query", "path", "header")
+    loc = [str(p) for p in error.get("loc", ()) if p not in sources]
     return ".".join(loc) or "__all__"
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +11,7 @@ from abonent.core.errors import ValidationFailed
 from abonent.network import selectors
 from abonent.subscribers.selectors import contract_for_user
 
-from .schemas import SessionOut, UsageOut
+from .schemas import SessionOut, UsageOut, one_of
 from .security import me
 
 router = Router(tags=["usage"])
@@ -21,7 +22,7 @@ def traffic(
     request: HttpRequest,
     date_from: dt.date | None = Query(None, alias="from"),
     date_to: dt.date | None = Query(None, alias="to"),
-    granularity: str = "day",
+    granularity: Annotated[str, one_of("day", "month")] = "day",
 ) -> list[UsageOut]:
     if granularity not in ("day", "month"):
         raise ValidationFailed(fields={"granularity": [_("Choose day or month.")]})

@@ -27,6 +27,21 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 _REF = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
+# Errors only some operations answer with, beyond the ones every operation of its kind
+# lists (_errors below): the operation names them with `openapi_extra=also(...)`.
+_ALSO = {
+    401: "Wrong contract number or password, or a token that is no longer valid "
+    "(`invalid_credentials`)",
+    403: "Not allowed (`cabinet_disabled`: the subscriber switched off cabinet access)",
+    404: "There is nothing of this kind to act on (`not_found`)",
+    503: "The payment provider does not answer (`provider_unavailable`); try again later",
+}
+
+
+def also(*codes: int) -> dict[str, Any]:
+    """`openapi_extra` for an operation that may answer with these errors too."""
+    return {"responses": {str(code): {"description": _ALSO[code], **_REF} for code in codes}}
+
 
 def _errors(path: str, op: dict[str, Any]) -> dict[str, str]:
     codes = {
@@ -35,11 +50,23 @@ def _errors(path: str, op: dict[str, Any]) -> dict[str, str]:
         "429": "Too many attempts (`throttled`; see Retry-After)",
     }
     if op.get("security"):
-        codes["401"] = "Missing, expired or revoked token (`unauthenticated`)"
+        codes["401"] = "Missing, expired or revoked token (`invalid_credentials`)"
         codes["403"] = "Not allowed now (`forbidden`, `password_change_required`, ...)"
     if "{" in path:
         codes["404"] = "Not found, or not yours (`not_found`)"
     return codes
+
+
+def _form_parts_not_null(op: dict[str, Any]) -> None:
+    """A multipart part is sent or left out, never null: `files: list[UploadedFile] | None`
+    is documented as the list alone (clients then send the files as file parts)."""
+    content = op.get("requestBody", {}).get("content", {})
+    form = content.get("multipart/form-data", {}).get("schema", {})
+    for name, prop in form.get("properties", {}).items():
+        options = [o for o in prop.get("anyOf", []) if o != {"type": "null"}]
+        if len(options) == 1 and len(prop["anyOf"]) == 2:
+            del prop["anyOf"]
+            form["properties"][name] = {**prop, **options[0]}
 
 
 class DocumentedAPI(NinjaAPI):
@@ -48,6 +75,7 @@ class DocumentedAPI(NinjaAPI):
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
         for path, operations in schema["paths"].items():
             for op in operations.values():
+                _form_parts_not_null(op)
                 responses = op.setdefault("responses", {})
                 for code, text in _errors(path, op).items():
                     responses.setdefault(code, {"description": text, **_REF})

@@ -11,6 +11,7 @@ from abonent.payments.models import AutopayRule, Payment
 from abonent.subscribers.models import Contract
 from abonent.subscribers.selectors import contract_for_user
 
+from .openapi import also
 from .schemas import AutopayIn, AutopayMethodOut, AutopayOut, MoneyOut, PaymentIn, PaymentOut
 from .security import api_actor, me
 from .services import client_idempotency_key
@@ -33,11 +34,13 @@ def _out(p: Payment, request: HttpRequest | None = None) -> PaymentOut:
     )
 
 
-@router.post("/payments", response={201: PaymentOut}, url_name="payments_create")
+@router.post(
+    "/payments", response={201: PaymentOut}, url_name="payments_create", openapi_extra=also(503)
+)
 def create(
     request: HttpRequest,
     payload: PaymentIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    idempotency_key: str = Header(..., alias="Idempotency-Key"),
 ) -> Status:
     """Start a top-up; open `confirmation_url` in the browser to pay on the provider's page."""
     payment = payments.start_payment(
@@ -119,7 +122,7 @@ def autopay_put(request: HttpRequest, payload: AutopayIn) -> AutopayOut:
     return _autopay_out(contract)
 
 
-@router.delete("/autopay", response={204: None}, url_name="autopay_delete")
+@router.delete("/autopay", response={204: None}, url_name="autopay_delete", openapi_extra=also(404))
 def autopay_delete(request: HttpRequest) -> Status:
     autopay.forget(contract_for_user(me(request)), api_actor(request))
     return Status(204, None)

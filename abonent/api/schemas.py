@@ -1,9 +1,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, WithJsonSchema
+
+
+def one_of(*values: str) -> WithJsonSchema:
+    """The values a text parameter takes, for the OpenAPI document only: the view or the
+    service checks it and says what is wrong in the user's language."""
+    return WithJsonSchema({"type": "string", "enum": list(values)})
+
+
+def text_of(max_length: int) -> WithJsonSchema:
+    """Text the service requires (not blank) and limits, checked there with its messages;
+    for the OpenAPI document only."""
+    return WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": r"\S"}
+    )
 
 
 class StrictIn(Schema):
@@ -92,7 +107,7 @@ class LoginVerifyIn(StrictIn):
 
 class RecoveryStartIn(StrictIn):
     phone: str = Field(max_length=40)
-    channel: str = Field(default="sms", max_length=8)
+    channel: Annotated[str, one_of("sms", "call")] = Field(default="sms", max_length=8)
 
 
 class RecoveryStarted(Schema):

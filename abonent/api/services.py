@@ -4,6 +4,7 @@ functions the web cabinet calls."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +33,7 @@ from .schemas import (
     TariffChangeIn,
     TariffChangeOut,
     TariffChangePreviewOut,
+    one_of,
 )
 from .security import api_actor, me
 
@@ -109,7 +111,7 @@ def client_idempotency_key(request: HttpRequest, key: str | None) -> str:
 def tariff_change(
     request: HttpRequest,
     payload: TariffChangeIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    idempotency_key: str = Header(..., alias="Idempotency-Key"),
 ) -> Status:
     key = client_idempotency_key(request, idempotency_key)
     change = lifecycle.change_tariff(mine(request).pk, payload.tariff_id, api_actor(request), key)
@@ -225,12 +227,27 @@ def promised_payment(request: HttpRequest, payload: PromisedPaymentIn) -> Status
     )
 
 
-@router.get("/account/statement", response=StatementOut, url_name="statement")
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/account/statement",
+    response=StatementOut,
+    url_name="statement",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "JSON; or the statement as a file with `format=csv|pdf`",
+                "content": {"text/csv": _FILE, "application/pdf": _FILE},
+            }
+        }
+    },
+)
 def account_statement(
     request: HttpRequest,
     date_from: dt.date | None = Query(None, alias="from"),
     date_to: dt.date | None = Query(None, alias="to"),
-    format: str = "json",
+    format: Annotated[str, one_of("json", "csv", "pdf")] = "json",
 ) -> StatementOut | HttpResponse:
     contract = mine(request)
     result = statement(contract, date_from, date_to)
