@@ -45,6 +45,15 @@ def forget_web_session(session_key: str) -> None:
     )
 
 
+def rekey_web_session(old_key: str, new_key: str) -> None:
+    """The browser's session got a new id (a password change rotates it): the signed-in
+    devices list follows it, so this browser can still be seen and ended."""
+    if old_key and new_key and old_key != new_key:
+        WebSession.objects.filter(session_key=old_key, ended_at__isnull=True).update(
+            session_key=new_key
+        )
+
+
 def touch_web_session(session_key: str) -> None:
     WebSession.objects.filter(session_key=session_key, ended_at__isnull=True).update(
         last_seen_at=clock.now()

@@ -35,7 +35,13 @@ class ApiErrorsAsJsonMiddleware:
                 response.status_code, ("internal_error", _("The request cannot be completed."))
             )
             new = json_error(response.status_code, code, message)
-            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            for header in (
+                "Allow",
+                "Retry-After",
+                "WWW-Authenticate",
+                "Content-Security-Policy",
+                "X-Frame-Options",
+            ):
                 if header in response:
                     new[header] = response[header]
             return new

@@ -28,9 +28,10 @@ from abonent.core.errors import NotFound, ValidationFailed
 from abonent.subscribers.models import Contract
 from abonent.subscribers.selectors import contract_for_user
 from abonent.support import selectors, services
+from abonent.support.attachments import SANDBOX_POLICY
 from abonent.support.models import Attachment, Category, Ticket, TicketMessage
 
-from .schemas import StrictIn
+from .schemas import StrictIn, one_of, text_of
 from .security import api_actor, me
 
 logger = logging.getLogger(__name__)
@@ -142,14 +143,15 @@ def _uploads(request: HttpRequest, files: list[UploadedFile] | None) -> list[Upl
 # --- Schemas -----------------------------------------------------------------------
 
 
+# Required; the values are checked by the support service, with its messages.
 class TicketIn(StrictIn):
-    category: str = Field("", description="One of: " + ", ".join(Category.values))
-    subject: str = Field("", description="Up to 150 characters")
-    text: str = Field("", description=f"Up to {services.MAX_TEXT} characters")
+    category: Annotated[str, one_of(*Category.values)]
+    subject: Annotated[str, text_of(150)]
+    text: Annotated[str, text_of(services.MAX_TEXT)]
 
 
 class MessageIn(StrictIn):
-    text: str = Field("", description=f"Up to {services.MAX_TEXT} characters")
+    text: Annotated[str, text_of(services.MAX_TEXT)]
 
 
 class RatingIn(StrictIn):
@@ -422,6 +424,7 @@ def ticket_attachment(request: HttpRequest, ticket_id: int, attachment_id: int) 
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = SANDBOX_POLICY  # as on the web
     return response
 
 

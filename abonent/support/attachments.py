@@ -4,6 +4,7 @@ path in it is refused, not quietly trimmed: nothing the subscriber typed becomes
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import IO
@@ -26,6 +27,16 @@ SIGNATURES: list[tuple[bytes, int, str, tuple[str, ...]]] = [
     (b"%PDF-", 0, "application/pdf", ("pdf",)),
 ]
 MAX_NAME = 100
+# Markup a browser or a server could run, anywhere in the file: a polyglot keeps a real
+# image or PDF signature in front and hides a page, an SVG or PHP behind it.
+MARKUP = re.compile(
+    rb"<(?:script|html|body|svg|iframe|object|embed|frameset|!doctype\s+html)[\s>/]|<\?php",
+    re.IGNORECASE,
+)
+CHUNK = 64 * 1024
+# An attachment opened directly is a document of its own: no scripts, no plugins, no
+# forms, no framing, whatever the browser makes of it.
+SANDBOX_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,17 @@ def sniff(head: bytes) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+def has_markup(upload: IO[bytes]) -> bool:
+    """Scanned in chunks that overlap, so a tag split across two is still found."""
+    upload.seek(0)
+    tail = b""
+    while chunk := upload.read(CHUNK):
+        if MARKUP.search(tail + chunk):
+            return True
+        tail = chunk[-32:]
+    return False
+
+
 def check(files: list) -> list[Upload]:
     """Django UploadedFiles (or anything with .name, .size, .read/.seek) → checked
     uploads. Raises ValidationFailed with one clear message for the first problem."""
@@ -89,9 +111,10 @@ def check(files: list) -> list[Upload]:
             raise _refuse(_("“%(name)s” is empty.") % {"name": name})
         upload.seek(0)
         kind = sniff(upload.read(16))
+        markup = has_markup(upload)
         upload.seek(0)
         extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        if kind is None or extension not in kind[1]:
+        if kind is None or extension not in kind[1] or markup:
             raise _refuse(
                 _("“%(name)s”: only photos (JPEG, PNG, WebP) and PDF documents can be attached.")
                 % {"name": name}
@@ -102,7 +125,7 @@ def check(files: list) -> list[Upload]:
 
 def response_for(attachment: Attachment) -> FileResponse:
     """The file under its shown name; images inline, PDFs as downloads; never sniffed
-    into something else by the browser."""
+    into something else by the browser, and sandboxed if opened on its own."""
     response = FileResponse(
         attachment.file.open("rb"),
         content_type=attachment.content_type,
@@ -111,4 +134,5 @@ def response_for(attachment: Attachment) -> FileResponse:
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = SANDBOX_POLICY  # the site's policy is not added
     return response

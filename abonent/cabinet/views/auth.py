@@ -91,7 +91,9 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
         except ValidationFailed as exc:
             apply_domain_error(form, exc)
         else:
-            update_session_auth_hash(request, me(request))
+            old_key = request.session.session_key or ""
+            update_session_auth_hash(request, me(request))  # rotates the session id
+            devices.rekey_web_session(old_key, request.session.session_key or "")
             messages.success(request, _("Your password has been changed."))
             return redirect("cabinet:home")
     return render(

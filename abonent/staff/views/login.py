@@ -119,6 +119,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
             audit.record(Actor.from_request(request, "admin"), "staff.2fa_failed", user)
         else:
             otp_login(request, device)
+            request.session.cycle_key()  # a new session id with the new privilege
             audit.record(
                 Actor.from_request(request, "admin"),
                 "staff.2fa_ok",
@@ -158,6 +159,7 @@ def setup_view(request: HttpRequest) -> HttpResponse:
             for code in codes:
                 static.token_set.create(token=code)
             otp_login(request, device)
+            request.session.cycle_key()  # a new session id with the new privilege
             audit.record(Actor.from_request(request, "admin"), "staff.2fa_enrolled", user)
             request.session[PENDING_CODES] = codes
             return redirect(f"{_url('staff:recovery_codes')}?next={_target(request)}")
