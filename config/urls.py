@@ -5,8 +5,12 @@ from django.views.i18n import set_language
 from abonent.api import fallback as api_fallback
 from abonent.api.api import api
 from abonent.cabinet.views import pwa
+from abonent.core.observability import views as observability
 
 urlpatterns = [
+    path("healthz", observability.healthz, name="healthz"),
+    path("readyz", observability.readyz, name="readyz"),
+    path("metrics", observability.prometheus, name="metrics"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("offline/", pwa.offline, name="offline"),

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import F, Sum, Value
+from django.db.models import F, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import formats
 
-from abonent.catalog.models import ChargingMode
-from abonent.core import clock, periods
+from abonent.catalog.models import ChargingMode, Tariff
+from abonent.core import clock, jsonrows, periods
 from abonent.core.money import Money
 from abonent.subscribers.models import Contract
 
@@ -99,22 +99,44 @@ class Overview:
     scheduled_change: TariffChange | None
 
 
+_TO_TARIFF = {"to_tariff": Tariff}
+_OPTIONAL_STATES = jsonrows.Prepared(
+    lambda contract_id: Contract.objects.filter(pk=contract_id).values_list(
+        jsonrows.first_row(
+            PromisedPayment.objects.filter(contract=OuterRef("pk"), status="active")
+        ),
+        jsonrows.first_row(
+            Suspension.objects.filter(contract=OuterRef("pk"), status__in=["scheduled", "active"])
+        ),
+        jsonrows.first_row(
+            TariffChange.objects.filter(contract=OuterRef("pk"), status="scheduled"),
+            related=_TO_TARIFF,
+        ),
+    )
+)
+
+
+def optional_states(
+    contract: Contract,
+) -> tuple[PromisedPayment | None, Suspension | None, TariffChange | None]:
+    """The active promised payment, the scheduled or running suspension and the
+    scheduled tariff change (each at most one, by constraint) in one round trip: the
+    home page and /api/v1/account are the most requested pages there are."""
+    row = _OPTIONAL_STATES.row(contract.pk) or (None, None, None)
+    return (
+        jsonrows.instance(PromisedPayment, row[0]),
+        jsonrows.instance(Suspension, row[1]),
+        jsonrows.instance(TariffChange, row[2], related=_TO_TARIFF),
+    )
+
+
 def account_overview(contract: Contract) -> Overview:
     from django.utils.translation import gettext as _
     from django.utils.translation import ngettext
 
     account: Account = contract.account
     outlook = charge_outlook(contract, account.balance)
-    # Three small indexed lookups for the optional states the home page mentions.
-    promise = PromisedPayment.objects.filter(contract=contract, status="active").first()
-    suspension = Suspension.objects.filter(
-        contract=contract, status__in=["scheduled", "active"]
-    ).first()
-    change = (
-        TariffChange.objects.filter(contract=contract, status="scheduled")
-        .select_related("to_tariff")
-        .first()
-    )
+    promise, suspension, change = optional_states(contract)
     notices: list[str] = []
     if contract.status == Contract.Status.BLOCKED_DEBT:
         notices.append(

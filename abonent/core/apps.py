@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "abonent.core"
     label = "core"
+
+    def ready(self) -> None:
+        from .observability import jobs
+
+        jobs.connect()

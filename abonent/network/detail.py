@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from abonent.core import clock
+from abonent.core.observability import metrics
 
 from . import radius
 from .models import Credential, Nas
@@ -117,6 +118,7 @@ def ingest(records: Iterable[dict[str, str]]) -> dict[str, int]:
             )
         if kind == "Stop":
             row["stop"], row["cause"] = True, record.get("Acct-Terminate-Cause", "")[:40]
+    metrics.RADIUS_RECORDS.labels("detail").inc(stats["records"])
     if not latest:
         return stats
     logins = {row["login"] for row in latest.values()}

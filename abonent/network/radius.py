@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from abonent.core import clock
+from abonent.core.observability import metrics
 from abonent.subscribers.models import Contract
 
 from .models import Credential, Nas, Session, TrafficDaily
@@ -128,6 +129,7 @@ def counter(packet: dict[str, Any], octets: str, gigawords: str) -> int | None:
 def accounting(packet: dict[str, Any]) -> str:
     """Apply one accounting packet; duplicates, reordering and Stop-without-Start are
     fine. Returns what happened (for the log and the tests)."""
+    metrics.RADIUS_RECORDS.labels("rest").inc()
     kind = str(value(packet, "Acct-Status-Type") or "")
     session_id = str(value(packet, "Acct-Session-Id") or "")[:64]
     nas = nas_for(packet)

@@ -19,6 +19,7 @@ from django.utils import formats
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from abonent.core import replica
 from abonent.core.money import Money
 from abonent.subscribers.models import Contract
 
@@ -505,7 +506,8 @@ TITLES = {  # for the links, without computing a section
 
 
 def section(name: str, period: ReportPeriod, today: dt.date) -> Section:
-    return SECTIONS[name](period, today)
+    with replica.reading():  # a report may be a second old; the primary keeps its CPU
+        return SECTIONS[name](period, today)
 
 
 # --------------------------------------------------------------------------- CSV

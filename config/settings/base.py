@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "abonent.core.observability.requestid.RequestIdMiddleware",
+    "abonent.core.observability.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "abonent.api.middleware.ApiErrorsAsJsonMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -106,7 +108,28 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Scale-out: reports read from a streaming replica when DATABASE_REPLICA_URL is set
+# (abonent.core.replica); everything else, and every write, uses the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+REPORTS_FROM_REPLICA = "replica" in DATABASES
+DATABASE_ROUTERS = ["abonent.core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A shared cache (Redis) when REDIS_URL is set: sessions and throttles must be the same
+# on every web server behind the load balancer. Without Redis, this process's memory.
+CACHE_URL = os.environ.get("CACHE_URL", os.environ.get("REDIS_URL", ""))
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -135,6 +158,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sessions: 30 minutes idle, 12 hours absolute (abonent.accounts.middleware).
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
 SESSION_ABSOLUTE_SECONDS = int(os.environ.get("SESSION_ABSOLUTE_SECONDS", str(12 * 3600)))
+# Sessions live in the database (the list of signed-in devices, ending them) and are
+# read through the cache: a page view costs no session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -188,11 +214,28 @@ CURRENCY = "RUB"
 # Contract numbers start here and only grow (never reused).
 CONTRACT_NUMBER_START = int(os.environ.get("CONTRACT_NUMBER_START", "1000001"))
 
+# Logs: one JSON object per line in production (LOG_FORMAT=json), with the request id
+# that nginx put in X-Request-ID (or ours) on every line; plain text for a terminal.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "abonent.core.observability.requestid.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django adds its own console handler in DEBUG; one line per event is enough.
@@ -202,6 +245,21 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# Monitoring: /metrics answers these networks (or a Bearer METRICS_TOKEN); /healthz and
+# /readyz answer everyone. Errors go to a Sentry-compatible server when SENTRY_DSN is set.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from abonent.core.observability import sentry
+
+    sentry.init(
+        SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        release=os.environ.get("RELEASE", ""),
+        sample_rate=float(os.environ.get("SENTRY_SAMPLE_RATE", "1.0")),
+    )
 
 # SMS and flash calls (abonent.notifications.gateways): console | smsc | smsru.
 SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "console")
@@ -244,6 +302,9 @@ OTP_MAX_PER_HOUR = 5
 PASSWORD_RESET_TTL_SECONDS = 900
 
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "abonent")
+# Nobody, not even an administrator, sees another person's TOTP secret or QR code in the
+# admin (django-otp's config/qrcode pages); staff enrol themselves at the staff login.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Payments: sandbox (our hosted stand-in, the local default) or yookassa.
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
@@ -291,3 +352,11 @@ VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
 VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "").replace("\\n", "\n")
 VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:support@abonent.local")
 PUSH_ALLOW_HTTP = False  # tests talk to a local push service over http
+
+# Data retention (docs/decisions/0014-data-retention.md)
+# Daily traffic older than this many whole months is kept by month only (at least 2).
+RETENTION_ACCOUNTING_MONTHS = int(os.environ.get("RETENTION_ACCOUNTING_MONTHS", "6"))
+# RADIUS sessions (login, IP, start, stop, octets) are deleted this long after they ended.
+RETENTION_SESSION_YEARS = int(os.environ.get("RETENTION_SESSION_YEARS", "3"))
+# A subscriber whose every contract ended this long ago, settled, is anonymised.
+RETENTION_PERSONAL_DATA_YEARS = int(os.environ.get("RETENTION_PERSONAL_DATA_YEARS", "3"))

@@ -29,3 +29,10 @@ from abonent.notifications.management.commands.vapid_keys import new_pair  # noq
 
 VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY = new_pair()
 PUSH_ALLOW_HTTP = True
+
+# The cache is this process's memory in tests (sessions are read through it).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The reports' replica as Django sees it: a second connection to the test database
+# (used by the routing test, which turns REPORTS_FROM_REPLICA on).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

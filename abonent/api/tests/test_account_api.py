@@ -81,3 +81,11 @@ def test_openapi_document_and_docs(db):
     ]:
         assert path in doc["paths"], path
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_account_query_count_is_pinned(contract, django_assert_num_queries):
+    # the token with its user, the contract with its relations, add-ons, the optional
+    # states in one (issue 12: ≤ 6)
+    token = token_for(contract.number)
+    with django_assert_num_queries(4):
+        assert get_account(token).status_code == 200

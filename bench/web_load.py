@@ -1,0 +1,221 @@
+"""The two most requested pages under load: the cabinet home and /api/v1/account, on
+PostgreSQL with 100,000 subscribers, beside a bare "hello" view on the same server.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/abonent .venv/bin/python bench/web_load.py \
+        [--subscribers 100000] [--reuse] [--seconds 10] [--connections 50] [--workers 4]
+
+Seeds (or reuses) the database `abonent_bench_web`, then
+1. in process (Django's test client, no network): p50/p99 and the query count of each
+   page over --requests requests;
+2. over loopback: gunicorn (sync workers, sessions read through Redis as in
+   production) driven by wrk with --connections connections for --seconds each:
+   /healthz (no database: the "hello" baseline), the home page with a subscriber's
+   session cookie, /api/v1/account with a bearer token. Printed: req/s, p50, p99, and
+   req/s as a ratio to hello measured in the same run.
+
+Needs wrk (Debian: apt-get install wrk) and Redis on 127.0.0.1:6379 (--redis). Goals
+(issue 12): home and /api/v1/account at >= 0.2 of hello, <= 6 queries, in-process
+p99 <= 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+from billing_run import prepare_database  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def wrk(url: str, seconds: int, connections: int, header: str | None) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if header:
+        cmd += ["-H", header]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+
+    def latency(pct: str) -> float:
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", out)
+        assert m, out
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    return {
+        "rate": rate,
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "bad": float(errors.group(1)) if errors else 0.0,
+        "socket_errors": 1.0 if socket_errors else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--requests", type=int, default=1000, help="in-process, per page")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/abonent")
+    db_url = prepare_database(base, "abonent_bench_web", args.reuse)
+    os.environ.update(
+        DATABASE_URL=db_url, DJANGO_SETTINGS_MODULE="config.settings.test", LOG_LEVEL="WARNING"
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from abonent.accounts.models import User
+    from abonent.subscribers.demo import demo_password
+    from abonent.subscribers.models import Contract
+
+    call_command("migrate", verbosity=0)
+    t0 = time.perf_counter()
+    if not Contract.objects.exists():
+        call_command("seed_demo", "--force", "--subscribers", str(args.subscribers), verbosity=0)
+    seeded = Contract.objects.count()
+    print(f"{seeded:,} contracts ready in {time.perf_counter() - t0:.1f} s")
+
+    contract = Contract.objects.select_related("user").order_by("pk")[seeded // 2]
+    password = demo_password(int(contract.number))
+    User.objects.filter(pk=contract.user_id).update(password_change_required=False)
+
+    client = Client()
+    response = client.post("/login/", {"contract_number": contract.number, "password": password})
+    assert response.status_code == 302, "the subscriber could not sign in"
+    session = client.cookies["sessionid"].value
+    token = client.post(
+        "/api/v1/auth/login",
+        {"contract_number": contract.number, "password": password},
+        content_type="application/json",
+    ).json()["access_token"]
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    pages = {
+        "hello (/healthz)": (lambda: Client().get("/healthz"), "/healthz", None),
+        "cabinet home": (lambda: client.get("/"), "/", f"Cookie: sessionid={session}"),
+        "/api/v1/account": (
+            lambda: api.get("/api/v1/account"),
+            "/api/v1/account",
+            f"Authorization: Bearer {token}",
+        ),
+    }
+
+    print(f"\nIn process, {args.requests} requests each (Django test client, PostgreSQL):")
+    print(f"{'page':<20} {'p50 ms':>8} {'p99 ms':>8} {'queries':>8}")
+    for name, (call, _path, _header) in pages.items():
+        for _ in range(20):
+            assert call().status_code == 200
+        times = []
+        for _ in range(args.requests):
+            start = time.perf_counter()
+            call()
+            times.append((time.perf_counter() - start) * 1000)
+        with CaptureQueriesContext(connection) as ctx:
+            call()
+        print(
+            f"{name:<20} {statistics.median(times):>8.2f} {percentile(times, 0.99):>8.2f} "
+            f"{len(ctx.captured_queries):>8}"
+        )
+    connection.close()
+
+    port = free_port()
+    metrics_dir = tempfile.mkdtemp(prefix="abonent-bench-metrics-")
+    env = {
+        **os.environ,
+        "CACHE_URL": args.redis,
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+        "DB_CONN_MAX_AGE": "600",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            f"--workers={args.workers}",
+            f"--bind=127.0.0.1:{port}",
+            "--worker-class=sync",
+            "--backlog=2048",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=30).read()  # noqa: S310 — our loopback
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    sys.exit("gunicorn did not start")
+                time.sleep(0.2)
+        print(
+            f"\ngunicorn ({args.workers} sync workers) + wrk, {args.connections} connections, "
+            f"{args.seconds} s each, loopback:"
+        )
+        print(
+            f"{'page':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} {'non-2xx':>8}"
+        )
+        hello = None
+        for name, (_call, path, header) in pages.items():
+            wrk(url + path, 2, args.connections, header)  # warm every worker's connections
+            result = wrk(url + path, args.seconds, args.connections, header)
+            hello = hello or result["rate"]
+            print(
+                f"{name:<20} {result['rate']:>8.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
+                f"{result['rate'] / hello:>9.2f} {result['bad']:>8.0f}"
+            )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
