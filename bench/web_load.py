@@ -127,9 +127,10 @@ def main() -> None:
         content_type="application/json",
     ).json()["access_token"]
     api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    anonymous = Client()
 
     pages = {
-        "hello (/healthz)": (lambda: Client().get("/healthz"), "/healthz", None),
+        "hello (/healthz)": (lambda: anonymous.get("/healthz"), "/healthz", None),
         "cabinet home": (lambda: client.get("/"), "/", f"Cookie: sessionid={session}"),
         "/api/v1/account": (
             lambda: api.get("/api/v1/account"),

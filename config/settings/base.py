@@ -108,6 +108,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Behind PgBouncer in transaction mode, server-side cursors (QuerySet.iterator) must be off.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS")
+
 # Scale-out: reports read from a streaming replica when DATABASE_REPLICA_URL is set
 # (abonent.core.replica); everything else, and every write, uses the primary.
 if os.environ.get("DATABASE_REPLICA_URL"):
