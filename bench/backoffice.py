@@ -14,7 +14,6 @@ on 100,000 subscribers, with query counts that do not depend on the base's size.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -24,7 +23,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
-from billing_run import prepare_database  # noqa: E402
+from billing_run import seeded_django  # noqa: E402
 
 
 def main() -> None:
@@ -33,13 +32,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     args = parser.parse_args()
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/abonent")
-    os.environ["DATABASE_URL"] = prepare_database(base, "abonent_bench_backoffice", args.reuse)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    seeded = seeded_django("abonent_bench_backoffice", args.subscribers, args.reuse)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -49,13 +42,6 @@ def main() -> None:
     from abonent.accounts.models import User
     from abonent.network.models import Credential
     from abonent.subscribers.models import Contract
-
-    call_command("migrate", verbosity=0)
-    t0 = time.perf_counter()
-    if not Contract.objects.exists():
-        call_command("seed_demo", "--force", "--subscribers", str(args.subscribers), verbosity=0)
-    seeded = Contract.objects.count()
-    print(f"{seeded:,} contracts ready in {time.perf_counter() - t0:.1f} s")
 
     manager, _ = User.objects.get_or_create(
         username="bench-manager",

@@ -51,6 +51,28 @@ def prepare_database(base_url: str, name: str, reuse: bool) -> str:
     return f"postgres://{auth}{cfg['HOST']}:{cfg['PORT'] or 5432}/{name}"
 
 
+def seeded_django(name: str, subscribers: int, reuse: bool) -> int:
+    """Django set up on the bench database `name`, migrated and holding `subscribers`
+    demo subscribers (kept from an earlier run with `reuse`); returns the count."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/abonent")
+    os.environ["DATABASE_URL"] = prepare_database(base, name, reuse)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from abonent.subscribers.models import Contract
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    if not Contract.objects.exists():
+        call_command("seed_demo", "--force", "--subscribers", str(subscribers), verbosity=0)
+    seeded = Contract.objects.count()
+    print(f"{seeded:,} contracts ready in {time.perf_counter() - started:.1f} s")
+    return seeded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=100_000)

@@ -39,7 +39,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from billing_run import prepare_database  # noqa: E402
+from billing_run import seeded_django  # noqa: E402
 
 
 def free_port() -> int:
@@ -89,15 +89,8 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/abonent")
-    db_url = prepare_database(base, "abonent_bench_web", args.reuse)
-    os.environ.update(
-        DATABASE_URL=db_url, DJANGO_SETTINGS_MODULE="config.settings.test", LOG_LEVEL="WARNING"
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    os.environ.update(DJANGO_SETTINGS_MODULE="config.settings.test", LOG_LEVEL="WARNING")
+    seeded = seeded_django("abonent_bench_web", args.subscribers, args.reuse)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -105,13 +98,6 @@ def main() -> None:
     from abonent.accounts.models import User
     from abonent.subscribers.demo import demo_password
     from abonent.subscribers.models import Contract
-
-    call_command("migrate", verbosity=0)
-    t0 = time.perf_counter()
-    if not Contract.objects.exists():
-        call_command("seed_demo", "--force", "--subscribers", str(args.subscribers), verbosity=0)
-    seeded = Contract.objects.count()
-    print(f"{seeded:,} contracts ready in {time.perf_counter() - t0:.1f} s")
 
     contract = Contract.objects.select_related("user").order_by("pk")[seeded // 2]
     password = demo_password(int(contract.number))
