@@ -9,6 +9,8 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from abonent.core import jsonrows
+
 from .models import User
 
 
@@ -62,5 +64,17 @@ class SubscriberBackend(ModelBackend):
         return None
 
     def get_user(self, user_id: int) -> User | None:
-        user = User.objects.filter(pk=user_id, kind=User.Kind.SUBSCRIBER).first()
+        # Every cabinet page starts here: the query is built once per process.
+        try:
+            row = _SUBSCRIBER.row(int(user_id))
+        except (TypeError, ValueError):
+            return None
+        user = jsonrows.instance(User, row[0]) if row else None
         return user if user and self.user_can_authenticate(user) else None
+
+
+_SUBSCRIBER = jsonrows.Prepared(
+    lambda user_id: User.objects.filter(pk=user_id, kind=User.Kind.SUBSCRIBER).values_list(
+        jsonrows.row_of(User)
+    )
+)

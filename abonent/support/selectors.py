@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Upper
 from django.http import Http404
 
-from abonent.core import clock
+from abonent.core import clock, jsonrows
 from abonent.subscribers.models import Address, Contract
 
-from .models import Attachment, Outage, Ticket, TicketMessage
+from .models import Attachment, Outage, OutageArea, Ticket, TicketMessage
 
 UPCOMING_DAYS = 7  # planned works are shown this far ahead
 
@@ -35,6 +37,32 @@ def outages_at(
         .distinct()
         .order_by("starts_at")
     )
+
+
+def _upcoming(street: str, house: str, now: dt.datetime, horizon: dt.datetime) -> QuerySet[Any]:
+    here = OutageArea.objects.annotate(s=Upper("street"), h=Upper("house")).filter(
+        Q(s=Upper(Value(street))) & (Q(house="") | Q(h=Upper(Value(house))))
+    )
+    return (
+        Outage.objects.filter(starts_at__lte=horizon, ended_at__isnull=True)
+        .filter(Q(expected_end_at__isnull=True) | Q(expected_end_at__gte=now))
+        .filter(pk__in=here.values("outage_id"))
+        .order_by("starts_at")
+        .values_list(jsonrows.row_of(Outage))
+    )
+
+
+# The cabinet home asks this on every view: built once per process (core.jsonrows).
+_UPCOMING = jsonrows.Prepared(_upcoming, kinds=(str, str, dt.datetime, dt.datetime))
+
+
+def upcoming_outages(address: Address | None, now: dt.datetime) -> list[Outage]:
+    """`outages_at(address, now)` as a list, for the pages every subscriber opens."""
+    if address is None:
+        return []
+    horizon = now + dt.timedelta(days=UPCOMING_DAYS)
+    rows = _UPCOMING.rows(address.street.strip(), address.house.strip(), now, horizon)
+    return [o for (data,) in rows if (o := jsonrows.instance(Outage, data)) is not None]
 
 
 def tickets_for(contract: Contract) -> QuerySet[Ticket]:

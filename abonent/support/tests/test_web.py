@@ -130,7 +130,15 @@ def test_home_and_support_show_an_outage_at_the_address(contract):
     client = as_subscriber(contract)
     assert "Авария на Садовой" in client.get("/").content.decode()
     assert "Авария на Садовой" in client.get("/support/").content.decode()
+    # staff type streets as they like: the case does not matter, nor does a whole street
+    OutageArea.objects.filter(outage=outage).update(street=contract.address.street.upper())
+    assert "Авария на Садовой" in client.get("/").content.decode()
+    OutageArea.objects.filter(outage=outage).update(house="")
+    assert "Авария на Садовой" in client.get("/").content.decode()
     OutageArea.objects.filter(outage=outage).update(house="12")
+    assert "Авария на Садовой" not in client.get("/").content.decode()
+    Outage.objects.filter(pk=outage.pk).update(ended_at=clock.now())
+    OutageArea.objects.filter(outage=outage).update(house="10")
     assert "Авария на Садовой" not in client.get("/").content.decode()
 
 
