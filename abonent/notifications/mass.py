@@ -346,8 +346,8 @@ def _begin(operation_id: int) -> bool:
             upto = Contract.objects.aggregate(m=Max("id"))["m"] or 0
             op.params = {**op.params, "upto": upto}
             op.total = _rows(op).count()
-        op.status, op.error = MassOperation.Status.RUNNING, ""
-        op.save(update_fields=["params", "total", "status", "error"])
+        op.status, op.error, op.heartbeat_at = MassOperation.Status.RUNNING, "", clock.now()
+        op.save(update_fields=["params", "total", "status", "error", "heartbeat_at"])
     return True
 
 
@@ -377,7 +377,8 @@ def _chunk(operation_id: int) -> bool:
         _send(op, chunk)
         op.cursor = chunk[-1].pk
         op.done += len(chunk)
-        op.save(update_fields=["cursor", "done"])
+        op.heartbeat_at = clock.now()
+        op.save(update_fields=["cursor", "done", "heartbeat_at"])
     return True
 
 

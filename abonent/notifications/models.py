@@ -115,6 +115,9 @@ class MassOperation(models.Model):
     # The confirm form's one-time key: a double submit finds the operation it started.
     key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Written at the start and after every chunk: a RUNNING operation that has not been
+    # heard of for a while lost its worker and is taken up again (tasks.py).
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("mass operation")

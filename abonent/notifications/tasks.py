@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django.db.models import Q
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
@@ -47,16 +48,16 @@ def run_mass_operation(operation_id: int) -> None:
 
 @db_periodic_task(crontab(minute="*/10"))
 def resume_mass_operations() -> None:
-    """A price change's notices are owed by law: an operation that failed, or whose job
-    never started (a worker restart), is taken up again from where it stopped."""
+    """A price change's notices are owed by law: an operation that failed, whose job
+    never started (a worker restart), or whose worker died mid-way (no progress for 10
+    minutes; a chunk takes seconds) is taken up again from where it stopped. Running it
+    beside a live but slow worker is safe: chunks lock the operation, messages have
+    dedupe keys."""
     stale = clock.now() - dt.timedelta(minutes=10)
-    for op_id in (
-        MassOperation.objects.filter(status=MassOperation.Status.FAILED)
-        .values_list("pk", flat=True)
-        .union(
-            MassOperation.objects.filter(
-                status=MassOperation.Status.QUEUED, created_at__lt=stale
-            ).values_list("pk", flat=True)
-        )
-    ):
+    for op_id in MassOperation.objects.filter(
+        Q(status=MassOperation.Status.FAILED)
+        | Q(status=MassOperation.Status.QUEUED, created_at__lt=stale)
+        | Q(status=MassOperation.Status.RUNNING, heartbeat_at__lt=stale)
+        | Q(status=MassOperation.Status.RUNNING, heartbeat_at__isnull=True, created_at__lt=stale)
+    ).values_list("pk", flat=True):
         run_mass_operation.call_local(op_id)

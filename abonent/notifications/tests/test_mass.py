@@ -15,6 +15,7 @@ from abonent.accounts.models import User
 from abonent.billing.services import post_entry
 from abonent.catalog import services as catalog
 from abonent.catalog.models import ChargingMode, Tariff, TariffPrice
+from abonent.core import clock
 from abonent.core.context import Actor
 from abonent.core.errors import Forbidden, ValidationFailed
 from abonent.core.money import Money
@@ -483,3 +484,32 @@ def test_a_failed_or_never_started_operation_is_taken_up_again(
     op.refresh_from_db()
     assert (op.status, op.done) == (MassOperation.Status.DONE, 2)
     assert len(sent("price_change")) == 2
+
+
+def test_an_operation_whose_worker_died_is_taken_up_again(
+    tariff, people, manager, django_capture_on_commit_callbacks
+):
+    """The worker was killed after the first chunk: the operation stays RUNNING with an
+    old heartbeat; the periodic task finishes it, and nobody is told twice."""
+    from abonent.notifications.tasks import resume_mass_operations
+
+    for _i in range(3):
+        people()
+    op = mass.start_price_change(tariff.pk, 700_00, VALID_FROM, manager)
+    mass._begin(op.pk)
+    with translation.override("ru"):
+        assert mass._chunk(op.pk)  # one chunk (all three), then the worker "dies"
+    MassOperation.objects.filter(pk=op.pk).update(cursor=0, done=0)  # its save was lost
+    now = clock.now()
+    # still alive a minute ago: left alone
+    MassOperation.objects.filter(pk=op.pk).update(heartbeat_at=now - dt.timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        resume_mass_operations.call_local()
+    assert MassOperation.objects.get(pk=op.pk).status == MassOperation.Status.RUNNING
+    # silent for 11 minutes: taken up, and the three already told are not told again
+    MassOperation.objects.filter(pk=op.pk).update(heartbeat_at=now - dt.timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        resume_mass_operations.call_local()
+    op.refresh_from_db()
+    assert (op.status, op.done) == (MassOperation.Status.DONE, 3)
+    assert len(sent("price_change")) == 3
