@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (browser, fonts, FreeRADIUS,
-# nginx's config check, pg_dump, Redis) when they are missing. Safe to run repeatedly: does nothing once they are there.
+# nginx's and systemd's config checks, pg_dump, Redis) when they are missing. Safe to run repeatedly: does nothing once they are there.
 set -euo pipefail
 
 # package -> a file that proves it is installed
@@ -13,6 +13,7 @@ declare -A wanted=(
   [freeradius-utils]=/usr/bin/radclient
   [freeradius-postgresql]=/usr/lib/freeradius/rlm_sql_postgresql.so
   [nginx]=/usr/sbin/nginx                  # `nginx -t` on deploy/nginx/abonent.conf
+  [systemd]=/usr/bin/systemd-analyze       # `systemd-analyze verify` on deploy/*.service
   [postgresql-client]=/usr/bin/pg_dump     # scripts/backup.sh and restore.sh
   [redis-server]=/usr/bin/redis-server     # a private Redis the fault tests stop
 )

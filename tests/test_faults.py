@@ -34,6 +34,7 @@ from abonent.billing.models import LedgerEntry
 from abonent.billing.selectors import mismatched_balances
 from abonent.core import clock
 from abonent.core.context import Actor
+from abonent.core.testing import free_port
 from abonent.notifications.tests import fakes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,12 +44,6 @@ SUBSCRIBERS = 150
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -10,7 +10,6 @@ import io
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from abonent.billing.models import BillingRun
 from abonent.core import replica
 from abonent.core.observability import requestid
+from abonent.core.testing import free_port
 from abonent.network import radius
 from abonent.network.models import Nas
 from abonent.payments.models import WebhookEvent
@@ -232,12 +232,6 @@ def test_radius_and_sms_counters(
         notifications.send_sms("+79001234567", "test", kind="test")
     failures = sms_failures()
     assert failures == failed_before + 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.django_db(transaction=True)

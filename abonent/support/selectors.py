@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Upper
@@ -19,27 +18,9 @@ from .models import Attachment, Outage, OutageArea, Ticket, TicketMessage
 UPCOMING_DAYS = 7  # planned works are shown this far ahead
 
 
-def outages_at(
-    address: Address | None, now: dt.datetime, *, current_only: bool = False
-) -> QuerySet[Outage]:
-    """Outages covering this address: going on now, or (unless `current_only`) planned
-    within a week. An area with no house covers the whole street."""
-    if address is None:
-        return Outage.objects.none()
-    horizon = now if current_only else now + dt.timedelta(days=UPCOMING_DAYS)
-    return (
-        Outage.objects.filter(starts_at__lte=horizon, ended_at__isnull=True)
-        .filter(Q(expected_end_at__isnull=True) | Q(expected_end_at__gte=now))
-        .filter(
-            Q(areas__street__iexact=address.street.strip())
-            & (Q(areas__house="") | Q(areas__house__iexact=address.house.strip()))
-        )
-        .distinct()
-        .order_by("starts_at")
-    )
-
-
-def _upcoming(street: str, house: str, now: dt.datetime, horizon: dt.datetime) -> QuerySet[Any]:
+def _covering(street: str, house: str, now: dt.datetime, horizon: dt.datetime) -> QuerySet[Outage]:
+    """Outages going on at `now` or starting by `horizon` on this street (an area with no
+    house covers the whole street), whatever the case staff typed it in."""
     here = OutageArea.objects.annotate(s=Upper("street"), h=Upper("house")).filter(
         Q(s=Upper(Value(street))) & (Q(house="") | Q(h=Upper(Value(house))))
     )
@@ -48,12 +29,25 @@ def _upcoming(street: str, house: str, now: dt.datetime, horizon: dt.datetime) -
         .filter(Q(expected_end_at__isnull=True) | Q(expected_end_at__gte=now))
         .filter(pk__in=here.values("outage_id"))
         .order_by("starts_at")
-        .values_list(jsonrows.row_of(Outage))
     )
 
 
+def outages_at(
+    address: Address | None, now: dt.datetime, *, current_only: bool = False
+) -> QuerySet[Outage]:
+    """Outages covering this address: going on now, or (unless `current_only`) planned
+    within a week."""
+    if address is None:
+        return Outage.objects.none()
+    horizon = now if current_only else now + dt.timedelta(days=UPCOMING_DAYS)
+    return _covering(address.street.strip(), address.house.strip(), now, horizon)
+
+
 # The cabinet home asks this on every view: built once per process (core.jsonrows).
-_UPCOMING = jsonrows.Prepared(_upcoming, kinds=(str, str, dt.datetime, dt.datetime))
+_UPCOMING = jsonrows.Prepared(
+    lambda *keys: _covering(*keys).values_list(jsonrows.row_of(Outage)),
+    kinds=(str, str, dt.datetime, dt.datetime),
+)
 
 
 def upcoming_outages(address: Address | None, now: dt.datetime) -> list[Outage]:

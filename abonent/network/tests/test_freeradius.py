@@ -21,6 +21,7 @@ from abonent.billing.lifecycle.suspension import suspend
 from abonent.billing.services import post_entry
 from abonent.core import clock
 from abonent.core.context import Actor
+from abonent.core.testing import free_port
 from abonent.network import grants
 from abonent.network.coa import dictionary
 from abonent.network.management.commands.radius_config import write_config
@@ -33,9 +34,7 @@ SECRET = "lab-secret"
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port(socket.SOCK_DGRAM)
 
 
 class CoaServer(Server):
