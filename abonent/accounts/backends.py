@@ -69,12 +69,12 @@ class SubscriberBackend(ModelBackend):
             row = _SUBSCRIBER.row(int(user_id))
         except (TypeError, ValueError):
             return None
-        user = jsonrows.instance(User, row[0]) if row else None
+        user = jsonrows.from_flat(User, row) if row else None
         return user if user and self.user_can_authenticate(user) else None
 
 
 _SUBSCRIBER = jsonrows.Prepared(
     lambda user_id: User.objects.filter(pk=user_id, kind=User.Kind.SUBSCRIBER).values_list(
-        jsonrows.row_of(User)
+        *jsonrows.flat(User)
     )
 )

@@ -59,7 +59,7 @@ def authenticate_access(raw: str) -> ApiToken | None:
     if not raw.startswith(ACCESS_PREFIX) or len(raw) > 200:
         return None
     row = _LIVE_TOKEN.row(_digest(raw), clock.now())
-    token = jsonrows.instance(ApiToken, row[0], {"user": User}) if row else None
+    token = jsonrows.from_flat(ApiToken, row, {"user": User}) if row else None
     if token is None or not token.user.is_active:
         return None
     return token
@@ -69,7 +69,7 @@ def authenticate_access(raw: str) -> ApiToken | None:
 _LIVE_TOKEN = jsonrows.Prepared(
     lambda digest, now: ApiToken.objects.filter(
         access_hash=digest, revoked_at__isnull=True, access_expires_at__gt=now
-    ).values_list(jsonrows.row_of(ApiToken, {"user": User})),
+    ).values_list(*jsonrows.flat(ApiToken, {"user": User})),
     kinds=(str, dt.datetime),
 )
 

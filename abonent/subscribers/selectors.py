@@ -30,14 +30,14 @@ def _contract_relations() -> dict[str, type[Model]]:
 # (abonent.core.jsonrows.Prepared): building it took longer than running it.
 _CONTRACT = jsonrows.Prepared(
     lambda user_id: Contract.objects.filter(user_id=user_id).values_list(
-        jsonrows.row_of(Contract, _contract_relations())
+        *jsonrows.flat(Contract, _contract_relations())
     )
 )
 _ADDONS = jsonrows.Prepared(
     lambda contract_id: (
         ContractAddOn.objects.filter(contract_id=contract_id, disconnected_on__isnull=True)
         .order_by("pk")
-        .values_list(jsonrows.row_of(ContractAddOn, {"addon": AddOn}))
+        .values_list(*jsonrows.flat(ContractAddOn, {"addon": AddOn}))
     )
 )
 
@@ -48,14 +48,14 @@ def contract_for_user(user: User) -> Contract:
     if not user.is_authenticated or user.kind != User.Kind.SUBSCRIBER:
         raise NotFound()
     row = _CONTRACT.row(user.pk)
-    contract = jsonrows.instance(Contract, row[0], _contract_relations()) if row else None
-    if contract is None:
+    if row is None:
         raise NotFound()
+    contract = jsonrows.from_flat(Contract, row, _contract_relations())
     addons = [
-        jsonrows.instance(ContractAddOn, data, {"addon": AddOn})
-        for (data,) in _ADDONS.rows(contract.pk)
+        jsonrows.from_flat(ContractAddOn, data, {"addon": AddOn})
+        for data in _ADDONS.rows(contract.pk)
     ]
-    jsonrows.prefetched(contract, "addons", [a for a in addons if a is not None])
+    jsonrows.prefetched(contract, "addons", addons)
     return contract
 
 

@@ -45,7 +45,7 @@ def outages_at(
 
 # The cabinet home asks this on every view: built once per process (core.jsonrows).
 _UPCOMING = jsonrows.Prepared(
-    lambda *keys: _covering(*keys).values_list(jsonrows.row_of(Outage)),
+    lambda *keys: _covering(*keys).values_list(*jsonrows.flat(Outage)),
     kinds=(str, str, dt.datetime, dt.datetime),
 )
 
@@ -56,7 +56,7 @@ def upcoming_outages(address: Address | None, now: dt.datetime) -> list[Outage]:
         return []
     horizon = now + dt.timedelta(days=UPCOMING_DAYS)
     rows = _UPCOMING.rows(address.street.strip(), address.house.strip(), now, horizon)
-    return [o for (data,) in rows if (o := jsonrows.instance(Outage, data)) is not None]
+    return [jsonrows.from_flat(Outage, row) for row in rows]
 
 
 def tickets_for(contract: Contract) -> QuerySet[Ticket]:

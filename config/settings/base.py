@@ -110,6 +110,20 @@ DATABASES = {
 }
 # Behind PgBouncer in transaction mode, server-side cursors (QuerySet.iterator) must be off.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS")
+# PostgreSQL plans a statement once per connection and reuses the plan (psycopg's
+# automatic prepared statements after DB_PREPARE_THRESHOLD runs of the same SQL): the
+# cabinet's joins cost more to plan than to run. Django leaves this off for the sake of
+# poolers; PgBouncer >= 1.21 keeps prepared statements in transaction mode
+# (max_prepared_statements), older ones need DB_PREPARE_THRESHOLD=off. See decision 0016.
+_PREPARE_THRESHOLD = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _PREPARE_THRESHOLD not in {
+    "off",
+    "",
+    "none",
+}:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=int(_PREPARE_THRESHOLD)
+    )
 
 # Scale-out: reports read from a streaming replica when DATABASE_REPLICA_URL is set
 # (abonent.core.replica); everything else, and every write, uses the primary.
