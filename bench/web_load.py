@@ -107,6 +107,8 @@ def main() -> None:
     response = client.post("/login/", {"contract_number": contract.number, "password": password})
     assert response.status_code == 302, "the subscriber could not sign in"
     session = client.cookies["sessionid"].value
+    assert client.get("/").status_code == 200
+    csrf = client.cookies["csrftoken"].value  # a browser sends both cookies
     token = client.post(
         "/api/v1/auth/login",
         {"contract_number": contract.number, "password": password},
@@ -117,7 +119,11 @@ def main() -> None:
 
     pages = {
         "hello (/healthz)": (lambda: anonymous.get("/healthz"), "/healthz", None),
-        "cabinet home": (lambda: client.get("/"), "/", f"Cookie: sessionid={session}"),
+        "cabinet home": (
+            lambda: client.get("/"),
+            "/",
+            f"Cookie: sessionid={session}; csrftoken={csrf}",
+        ),
         "/api/v1/account": (
             lambda: api.get("/api/v1/account"),
             "/api/v1/account",
@@ -148,6 +154,7 @@ def main() -> None:
     env = {
         **os.environ,
         "CACHE_URL": args.redis,
+        "DJANGO_SETTINGS_MODULE": "config.settings.bench",  # sessions through Redis
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
         "DB_CONN_MAX_AGE": "600",
     }

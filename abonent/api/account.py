@@ -3,11 +3,10 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router
 
-from abonent.billing.selectors import account_overview
+from abonent.billing.selectors import overview_for_user
 from abonent.catalog.models import Tariff
 from abonent.core.money import Money
 from abonent.subscribers.models import Contract
-from abonent.subscribers.selectors import contract_for_user
 
 from .schemas import AccountOut, AddOnOut, MoneyOut, NextChargeOut, TariffOut
 from .security import me
@@ -45,8 +44,8 @@ def money(value: Money) -> MoneyOut:
 
 @router.get("", response=AccountOut, url_name="account")
 def account(request: HttpRequest) -> AccountOut:
-    contract = contract_for_user(me(request))
-    overview = account_overview(contract)
+    overview = overview_for_user(me(request))
+    contract = overview.contract
     tariff = contract.tariff
     next_charge = overview.outlook.next_charge
     return AccountOut(

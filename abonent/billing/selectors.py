@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import formats
 
+from abonent.accounts.models import User
 from abonent.catalog.models import ChargingMode, Tariff
 from abonent.core import clock, jsonrows, periods
+from abonent.core.errors import NotFound
 from abonent.core.money import Money
+from abonent.subscribers import selectors as subscriber_selectors
 from abonent.subscribers.models import Contract
 
 from .models import Account, LedgerEntry, PromisedPayment, Suspension, TariffChange
@@ -100,8 +105,15 @@ class Overview:
 
 
 _TO_TARIFF = {"to_tariff": Tariff}
-_OPTIONAL_STATES = jsonrows.Prepared(
-    lambda contract_id: Contract.objects.filter(pk=contract_id).values_list(
+States = tuple[PromisedPayment | None, Suspension | None, TariffChange | None]
+
+
+_STATES = 3  # the promised payment, the suspension, the scheduled tariff change
+
+
+def _state_columns() -> list[Any]:
+    # each at most one per contract, by constraint
+    columns = [
         jsonrows.first_row(
             PromisedPayment.objects.filter(contract=OuterRef("pk"), status="active")
         ),
@@ -112,31 +124,63 @@ _OPTIONAL_STATES = jsonrows.Prepared(
             TariffChange.objects.filter(contract=OuterRef("pk"), status="scheduled"),
             related=_TO_TARIFF,
         ),
+    ]
+    assert len(columns) == _STATES
+    return columns
+
+
+def _states(values: Sequence[Any]) -> States:
+    return (
+        jsonrows.instance(PromisedPayment, values[0]),
+        jsonrows.instance(Suspension, values[1]),
+        jsonrows.instance(TariffChange, values[2], related=_TO_TARIFF),
     )
+
+
+_OPTIONAL_STATES = jsonrows.Prepared(
+    lambda contract_id: Contract.objects.filter(pk=contract_id).values_list(*_state_columns())
+)
+_OWN_OVERVIEW = jsonrows.Prepared(
+    lambda user_id: subscriber_selectors.own_contract_row(user_id, *_state_columns())
 )
 
 
-def optional_states(
-    contract: Contract,
-) -> tuple[PromisedPayment | None, Suspension | None, TariffChange | None]:
+def optional_states(contract: Contract) -> States:
     """The active promised payment, the scheduled or running suspension and the
-    scheduled tariff change (each at most one, by constraint) in one round trip: the
-    home page and /api/v1/account are the most requested pages there are."""
-    row = _OPTIONAL_STATES.row(contract.pk) or (None, None, None)
-    return (
-        jsonrows.instance(PromisedPayment, row[0]),
-        jsonrows.instance(Suspension, row[1]),
-        jsonrows.instance(TariffChange, row[2], related=_TO_TARIFF),
-    )
+    scheduled tariff change in one round trip."""
+    return _states(_OPTIONAL_STATES.row(contract.pk) or (None, None, None))
 
 
-def account_overview(contract: Contract) -> Overview:
+def overview_for_user(user: User) -> Overview:
+    """`account_overview` of the user's own contract (`contract_for_user`) in one round
+    trip: the cabinet home and /api/v1/account are the most requested pages there are."""
+    subscriber_selectors.require_subscriber(user)
+    row = _OWN_OVERVIEW.row(user.pk)
+    if row is None:
+        raise NotFound()
+    return overview_from_row(row)[0]
+
+
+def overview_columns() -> list[Any]:
+    """What `overview_from_row` needs after `own_contract_row`'s contract columns, for a
+    page that adds columns of its own (support's outages on the cabinet home)."""
+    return _state_columns()
+
+
+def overview_from_row(row: Sequence[Any]) -> tuple[Overview, Sequence[Any]]:
+    """The overview from `own_contract_row(user_id, *overview_columns(), *more)`, and
+    the values of `more`."""
+    contract, extra = subscriber_selectors.contract_from_row(row)
+    return account_overview(contract, _states(extra[:_STATES])), extra[_STATES:]
+
+
+def account_overview(contract: Contract, states: States | None = None) -> Overview:
     from django.utils.translation import gettext as _
     from django.utils.translation import ngettext
 
     account: Account = contract.account
     outlook = charge_outlook(contract, account.balance)
-    promise, suspension, change = optional_states(contract)
+    promise, suspension, change = states if states is not None else optional_states(contract)
     notices: list[str] = []
     if contract.status == Contract.Status.BLOCKED_DEBT:
         notices.append(

@@ -6,6 +6,8 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from . import psycopg_cache
         from .observability import jobs
 
         jobs.connect()
+        psycopg_cache.raise_limits()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.db import connections
-from django.db.models import Field, Model, QuerySet, Subquery
+from django.db.models import Field, JSONField, Model, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
@@ -90,6 +90,36 @@ def first_row(
 ) -> Subquery:
     """The first row of `queryset` (and the given foreign keys' rows) as one JSON value."""
     return Subquery(queryset.values(row=row_of(queryset.model, related))[:1])
+
+
+class _AllRows(Subquery):
+    """Every row of a correlated subquery as one JSON array (empty if none)."""
+
+    output_field = JSONField()
+    template = "(SELECT COALESCE(JSON_GROUP_ARRAY(JSON(_r.\"row\")), '[]') FROM (%(subquery)s) _r)"
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "(SELECT COALESCE(JSONB_AGG(_r.\"row\"), '[]'::jsonb) FROM (%(subquery)s) _r)"
+        return self.as_sql(compiler, connection, template=template, **extra)  # type: ignore[call-arg]
+
+
+def all_rows(queryset: QuerySet[Any], related: Mapping[str, type[Model]] | None = None) -> Subquery:
+    """Every row of `queryset` (with the given foreign keys' rows) as a JSON array, in no
+    particular order: `instances()` sorts them."""
+    return _AllRows(queryset.order_by().values(row=row_of(queryset.model, related)))
+
+
+def instances(
+    model: type[M],
+    data: Any,
+    related: Mapping[str, type[Model]] | None = None,
+    order: Callable[[M], Any] = lambda obj: obj.pk,
+) -> list[M]:
+    """The instances of an `all_rows()` value, by primary key unless `order` says."""
+    if isinstance(data, str):
+        data = json.loads(data)
+    found = [obj for item in data or [] if (obj := instance(model, item, related)) is not None]
+    return sorted(found, key=order)
 
 
 def instance(

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import ipaddress
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection
-from django.db.models import Model, Q
+from django.db.models import Model, OuterRef, Q, QuerySet
 
 from abonent.accounts.models import User
 from abonent.catalog.models import AddOn
@@ -19,6 +22,7 @@ from abonent.core.errors import NotFound
 from .models import Contract, ContractAddOn, passport_digest
 
 
+@functools.cache
 def _contract_relations() -> dict[str, type[Model]]:
     return {
         name: Contract._meta.get_field(name).related_model  # type: ignore[misc]
@@ -28,35 +32,54 @@ def _contract_relations() -> dict[str, type[Model]]:
 
 # Every cabinet page and API call starts here, so the query is built once per process
 # (abonent.core.jsonrows.Prepared): building it took longer than running it.
-_CONTRACT = jsonrows.Prepared(
-    lambda user_id: Contract.objects.filter(user_id=user_id).values_list(
-        *jsonrows.flat(Contract, _contract_relations())
+_ADDON = {"addon": AddOn}
+
+
+def own_contract_row(user_id: Any, *extra: Any) -> QuerySet[Contract]:
+    """The row `contract_from_row` reads: the user's contract with its subscriber,
+    address, tariff, account and connected add-ons, then the `extra` columns (another
+    module's subqueries on the contract, so that a page needs one round trip)."""
+    return Contract.objects.filter(user_id=user_id).values_list(
+        *jsonrows.flat(Contract, _contract_relations()),
+        jsonrows.all_rows(
+            ContractAddOn.objects.filter(contract=OuterRef("pk"), disconnected_on__isnull=True),
+            _ADDON,
+        ),
+        *extra,
     )
-)
-_ADDONS = jsonrows.Prepared(
-    lambda contract_id: (
-        ContractAddOn.objects.filter(contract_id=contract_id, disconnected_on__isnull=True)
-        .order_by("pk")
-        .values_list(*jsonrows.flat(ContractAddOn, {"addon": AddOn}))
-    )
-)
+
+
+def contract_from_row(row: Sequence[Any]) -> tuple[Contract, Sequence[Any]]:
+    """The contract from an `own_contract_row` row, and the extra columns."""
+    relations = _contract_relations()
+    contract = jsonrows.from_flat(Contract, row, relations)
+    width = _contract_width()
+    jsonrows.prefetched(contract, "addons", jsonrows.instances(ContractAddOn, row[width], _ADDON))
+    return contract, row[width + 1 :]
+
+
+@functools.cache
+def _contract_width() -> int:
+    return len(jsonrows.flat(Contract, _contract_relations()))
+
+
+def require_subscriber(user: User) -> None:
+    """Only a signed-in subscriber has a contract to see."""
+    if not user.is_authenticated or user.kind != User.Kind.SUBSCRIBER:
+        raise NotFound()
+
+
+_CONTRACT = jsonrows.Prepared(own_contract_row)
 
 
 def contract_for_user(user: User) -> Contract:
     """The contract this user may see, with what the cabinet home shows (subscriber,
-    address, tariff, account, connected add-ons), in 2 queries."""
-    if not user.is_authenticated or user.kind != User.Kind.SUBSCRIBER:
-        raise NotFound()
+    address, tariff, account, connected add-ons), in one query."""
+    require_subscriber(user)
     row = _CONTRACT.row(user.pk)
     if row is None:
         raise NotFound()
-    contract = jsonrows.from_flat(Contract, row, _contract_relations())
-    addons = [
-        jsonrows.from_flat(ContractAddOn, data, {"addon": AddOn})
-        for data in _ADDONS.rows(contract.pk)
-    ]
-    jsonrows.prefetched(contract, "addons", addons)
-    return contract
+    return contract_from_row(row)[0]
 
 
 # --- staff search ("lost contract") --------------------------------------------------

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Upper
+from django.db.models import Count, Expression, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Trim, Upper
 from django.http import Http404
 
+from abonent.accounts.models import User
+from abonent.billing import selectors as billing_selectors
+from abonent.billing.selectors import Overview
 from abonent.core import clock, jsonrows
+from abonent.core.errors import NotFound
+from abonent.subscribers import selectors as subscriber_selectors
 from abonent.subscribers.models import Address, Contract
 
 from .models import Attachment, Outage, OutageArea, Ticket, TicketMessage
@@ -18,11 +24,17 @@ from .models import Attachment, Outage, OutageArea, Ticket, TicketMessage
 UPCOMING_DAYS = 7  # planned works are shown this far ahead
 
 
-def _covering(street: str, house: str, now: dt.datetime, horizon: dt.datetime) -> QuerySet[Outage]:
+Text = str | Expression | OuterRef
+
+
+def _covering(street: Text, house: Text, now: Any, horizon: Any) -> QuerySet[Outage]:
     """Outages going on at `now` or starting by `horizon` on this street (an area with no
-    house covers the whole street), whatever the case staff typed it in."""
+    house covers the whole street), whatever the case staff typed it in. The street and
+    house are strings or (for a subquery) expressions."""
+    street_value = Value(street) if isinstance(street, str) else street
+    house_value = Value(house) if isinstance(house, str) else house
     here = OutageArea.objects.annotate(s=Upper("street"), h=Upper("house")).filter(
-        Q(s=Upper(Value(street))) & (Q(house="") | Q(h=Upper(Value(house))))
+        Q(s=Upper(street_value)) & (Q(house="") | Q(h=Upper(house_value)))
     )
     return (
         Outage.objects.filter(starts_at__lte=horizon, ended_at__isnull=True)
@@ -48,6 +60,36 @@ _UPCOMING = jsonrows.Prepared(
     lambda *keys: _covering(*keys).values_list(*jsonrows.flat(Outage)),
     kinds=(str, str, dt.datetime, dt.datetime),
 )
+
+
+_HOME = jsonrows.Prepared(
+    lambda user_id, now, horizon: subscriber_selectors.own_contract_row(
+        user_id,
+        *billing_selectors.overview_columns(),
+        jsonrows.all_rows(
+            # the address is two levels out: area -> outage -> contract
+            _covering(
+                Trim(OuterRef(OuterRef("address__street"))),
+                Trim(OuterRef(OuterRef("address__house"))),
+                now,
+                horizon,
+            )
+        ),
+    ),
+    kinds=(int, dt.datetime, dt.datetime),
+)
+
+
+def home_for_user(user: User, now: dt.datetime) -> tuple[Overview, list[Outage]]:
+    """The cabinet home in one round trip: the user's own contract and its overview
+    (`billing.selectors.overview_for_user`) with the outages at its address
+    (`upcoming_outages`)."""
+    subscriber_selectors.require_subscriber(user)
+    row = _HOME.row(user.pk, now, now + dt.timedelta(days=UPCOMING_DAYS))
+    if row is None:
+        raise NotFound()
+    overview, (outages,) = billing_selectors.overview_from_row(row)
+    return overview, jsonrows.instances(Outage, outages, order=lambda o: (o.starts_at, o.pk))
 
 
 def upcoming_outages(address: Address | None, now: dt.datetime) -> list[Outage]:

@@ -31,7 +31,7 @@ VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY = new_pair()
 PUSH_ALLOW_HTTP = True
 
 # The cache is this process's memory in tests (sessions are read through it).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # noqa: F405
 
 # The reports' replica as Django sees it: a second connection to the test database
 # (used by the routing test, which turns REPORTS_FROM_REPLICA on).

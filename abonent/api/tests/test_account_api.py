@@ -84,8 +84,8 @@ def test_openapi_document_and_docs(db):
 
 
 def test_account_query_count_is_pinned(contract, django_assert_num_queries):
-    # the token with its user, the contract with its relations, add-ons, the optional
-    # states in one (issue 12: ≤ 6)
+    # the token with its user; the contract with its relations, add-ons and the
+    # optional states in one (issue 12: ≤ 6)
     token = token_for(contract.number)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         assert get_account(token).status_code == 200
