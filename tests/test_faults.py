@@ -521,6 +521,45 @@ def test_redis_down_while_payments_arrive(redis_queue: Queue, contract):
     assert redis_queue.consumer.poll() is None, redis_queue.log.read_text()[-3000:]
 
 
+def test_sessions_in_redis_ride_out_a_restart(tmp_path: Path, contract) -> None:
+    """Sessions are read through the shared cache (abonent.core.cache keeps one Redis
+    client per process): with Redis gone the cabinet still opens (the session is in
+    PostgreSQL too), and after Redis is back the same client object serves it again."""
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (Debian's redis-server package).")
+    redis = RedisServer(tmp_path)
+    redis.start()
+    shared = {
+        **settings.CACHES,
+        "default": {"BACKEND": "abonent.core.cache.RedisCache", "LOCATION": redis.url},
+    }
+    try:
+        with override_settings(CACHES=shared):
+            browser = Client()
+            response = browser.post(
+                "/login/", {"contract_number": contract.number, "password": "correct horse battery"}
+            )
+            assert response.status_code == 302
+            key = browser.session.cache_key  # type: ignore[attr-defined]
+            cache = caches["default"]
+            assert cache.get(key) is not None  # the session went into Redis
+            client = cache._cache.get_client()  # type: ignore[attr-defined]
+            assert cache._cache.get_client() is client  # type: ignore[attr-defined]
+
+            redis.stop()
+            assert contract.number in browser.get("/").content.decode()
+
+            redis.start()  # empty: nothing was saved
+            assert contract.number in browser.get("/").content.decode()
+            assert cache.get(key) is not None  # read from PostgreSQL, put back in Redis
+            assert cache._cache.get_client() is client  # type: ignore[attr-defined]
+    finally:
+        redis.stop()
+
+
 # --- 3. SMS gateway timing out during password recovery --------------------------------
 
 

@@ -72,7 +72,7 @@ def test_readyz_is_503_when_the_shared_cache_is_down(client):
     # A Redis nobody listens on: the load balancer must take this server out.
     dead = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "abonent.core.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
         }
     }

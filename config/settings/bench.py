@@ -9,7 +9,7 @@ from .test import CACHES
 CACHES = {
     **CACHES,
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "abonent.core.cache.RedisCache",
         "LOCATION": os.environ["CACHE_URL"],
     },
 }
