@@ -197,6 +197,43 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         cluster.destroy()
 
 
+def test_a_restarted_postgres_costs_no_request(private_postgres: PrivatePostgres):
+    """A web worker's connection outlives requests (CONN_MAX_AGE) and is checked at the
+    start of each one without a round trip (abonent.core.postgresql): a restart or a
+    terminated backend is noticed before the request's first query, which then runs on a
+    new connection instead of failing."""
+    import dj_database_url
+    import psycopg
+    from django.db.utils import ConnectionHandler
+
+    parsed = dj_database_url.parse(private_postgres.url, conn_max_age=600, conn_health_checks=True)
+    parsed["ENGINE"] = "abonent.core.postgresql"
+    db = ConnectionHandler({"default": parsed})["default"]
+
+    def request() -> int:
+        db.close_if_unusable_or_obsolete()  # what Django does at every request start
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return int(cursor.fetchone()[0])
+
+    try:
+        first = request()
+        assert request() == first  # a healthy idle connection is kept
+        assert db.is_usable()
+
+        private_postgres.pg_ctl("restart", "-m", "fast")
+        assert not db.is_usable()
+        second = request()  # no OperationalError: a new connection
+        assert second != first
+
+        with psycopg.connect(private_postgres.url.replace("postgres://", "postgresql://")) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [second])
+        wait_for(lambda: not db.is_usable(), 5, "the terminated connection to be noticed")
+        assert request() not in (first, second)
+    finally:
+        db.close()
+
+
 # Run inside `manage.py shell` against the private cluster: what a clean run of DAY
 # charges, computed apart from the run's SQL (the crash test's function).
 EXPECTED = """

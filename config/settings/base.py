@@ -110,13 +110,16 @@ DATABASES = {
 }
 # Behind PgBouncer in transaction mode, server-side cursors (QuerySet.iterator) must be off.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS")
+# Django's PostgreSQL backend with a health check that needs no round trip (decision 0016).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "abonent.core.postgresql"
 # PostgreSQL plans a statement once per connection and reuses the plan (psycopg's
 # automatic prepared statements after DB_PREPARE_THRESHOLD runs of the same SQL): the
 # cabinet's joins cost more to plan than to run. Django leaves this off for the sake of
 # poolers; PgBouncer >= 1.21 keeps prepared statements in transaction mode
 # (max_prepared_statements), older ones need DB_PREPARE_THRESHOLD=off. See decision 0016.
 _PREPARE_THRESHOLD = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _PREPARE_THRESHOLD not in {
+if DATABASES["default"]["ENGINE"] == "abonent.core.postgresql" and _PREPARE_THRESHOLD not in {
     "off",
     "",
     "none",
@@ -133,6 +136,7 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
+    DATABASES["replica"]["ENGINE"] = DATABASES["default"]["ENGINE"]
 REPORTS_FROM_REPLICA = "replica" in DATABASES
 DATABASE_ROUTERS = ["abonent.core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
