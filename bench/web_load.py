@@ -10,8 +10,9 @@ Seeds (or reuses) the database `abonent_bench_web`, then
 2. over loopback: gunicorn (sync workers, sessions read through Redis as in
    production) driven by wrk with --connections connections for --seconds each:
    /healthz (no database: the "hello" baseline), the home page with a subscriber's
-   session cookie, /api/v1/account with a bearer token. Printed: req/s, p50, p99, and
-   req/s as a ratio to hello measured in the same run.
+   session cookie, /api/v1/account with a bearer token, taking turns for --rounds
+   rounds. Printed: the median req/s, p50 and p99, and the median (and range) of each
+   round's req/s as a ratio to that round's hello.
 
 Needs wrk (Debian: apt-get install wrk) and Redis on 127.0.0.1:6379 (--redis). Goals
 (issue 12): home and /api/v1/account at >= 0.2 of hello, <= 6 queries, in-process
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--requests", type=int, default=1000, help="in-process, per page")
+    parser.add_argument("--rounds", type=int, default=3, help="loopback runs of every page")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -190,19 +192,33 @@ def main() -> None:
                 time.sleep(0.2)
         print(
             f"\ngunicorn ({args.workers} sync workers) + wrk, {args.connections} connections, "
-            f"{args.seconds} s each, loopback:"
+            f"{args.seconds} s each, loopback; {args.rounds} rounds, the pages taking turns "
+            "(this VM's speed drifts between minutes: each round's ratio uses that round's "
+            "hello):"
         )
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in pages}
+        for round_no in range(1, args.rounds + 1):
+            line = []
+            for name, (_call, path, header) in pages.items():
+                wrk(url + path, 2, args.connections, header)  # warm every worker's connections
+                result = wrk(url + path, args.seconds, args.connections, header)
+                runs[name].append(result)
+                line.append(f"{name} {result['rate']:.0f}")
+            print(f"  round {round_no}: " + ", ".join(line) + " req/s")
+        hello_runs = runs[next(iter(pages))]
         print(
-            f"{'page':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} {'non-2xx':>8}"
+            f"{'page':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} "
+            f"{'(rounds)':>12} {'non-2xx':>8}"
         )
-        hello = None
-        for name, (_call, path, header) in pages.items():
-            wrk(url + path, 2, args.connections, header)  # warm every worker's connections
-            result = wrk(url + path, args.seconds, args.connections, header)
-            hello = hello or result["rate"]
+        for name, results in runs.items():
+            ratios = [r["rate"] / h["rate"] for r, h in zip(results, hello_runs, strict=True)]
             print(
-                f"{name:<20} {result['rate']:>8.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
-                f"{result['rate'] / hello:>9.2f} {result['bad']:>8.0f}"
+                f"{name:<20} {statistics.median(r['rate'] for r in results):>8.0f} "
+                f"{statistics.median(r['p50'] for r in results):>8.2f} "
+                f"{statistics.median(r['p99'] for r in results):>8.2f} "
+                f"{statistics.median(ratios):>9.2f} "
+                f"{f'{min(ratios):.2f}–{max(ratios):.2f}':>12} "
+                f"{sum(r['bad'] for r in results):>8.0f}"
             )
     finally:
         os.killpg(server.pid, signal.SIGTERM)

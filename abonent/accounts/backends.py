@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from abonent.core import jsonrows
 
 from .models import User
+from .session_store import user_loaded_with_session
 
 
 class StaffBackend(ModelBackend):
@@ -66,10 +67,13 @@ class SubscriberBackend(ModelBackend):
     def get_user(self, user_id: int) -> User | None:
         # Every cabinet page starts here: the query is built once per process.
         try:
-            row = _SUBSCRIBER.row(int(user_id))
+            pk = int(user_id)
         except (TypeError, ValueError):
             return None
-        user = jsonrows.from_flat(User, row) if row else None
+        user = user_loaded_with_session(pk)  # the session's own query brought it
+        if user is None:
+            row = _SUBSCRIBER.row(pk)
+            user = jsonrows.from_flat(User, row) if row else None
         return user if user and self.user_can_authenticate(user) else None
 
 

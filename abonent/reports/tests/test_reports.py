@@ -41,7 +41,7 @@ TODAY = dt.date(2026, 12, 5)  # reports are looked at after the month
 URL = "/staff/reports/"
 NOV_QUERY = {"date_from": "2026-11-01", "date_to": "2026-11-30", "granularity": "day"}
 NBSP = "\u00a0"
-PAGE_QUERIES = 16  # the whole index page, whatever the number of subscribers
+PAGE_QUERIES = 17  # the whole index page (the session included), whatever the number of subscribers
 
 
 def d(month: int, day: int, year: int = 2026) -> dt.date:
