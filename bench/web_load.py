@@ -2,19 +2,20 @@
 PostgreSQL with 100,000 subscribers, beside a bare "hello" view on the same server.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/abonent .venv/bin/python bench/web_load.py \
-        [--subscribers 100000] [--reuse] [--seconds 10] [--connections 50] [--workers 4]
+        [--subscribers 100000] [--reuse] [--seconds 10] [--connections 50] [--workers 4] \
+        [--rounds 3]
 
 Seeds (or reuses) the database `abonent_bench_web`, then
 1. in process (Django's test client, no network): p50/p99 and the query count of each
    page over --requests requests;
-2. over loopback: gunicorn (sync workers, sessions read through Redis as in
-   production) driven by wrk with --connections connections for --seconds each:
+2. over loopback: gunicorn (sync workers; sessions in PostgreSQL, as in production)
+   driven by wrk with --connections connections for --seconds each:
    /healthz (no database: the "hello" baseline), the home page with a subscriber's
    session cookie, /api/v1/account with a bearer token, taking turns for --rounds
    rounds. Printed: the median req/s, p50 and p99, and the median (and range) of each
    round's req/s as a ratio to that round's hello.
 
-Needs wrk (Debian: apt-get install wrk) and Redis on 127.0.0.1:6379 (--redis). Goals
+Needs wrk (Debian: apt-get install wrk). Goals
 (issue 12): home and /api/v1/account at >= 0.2 of hello, <= 6 queries, in-process
 p99 <= 10 ms.
 """
@@ -87,7 +88,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--requests", type=int, default=1000, help="in-process, per page")
     parser.add_argument("--rounds", type=int, default=3, help="loopback runs of every page")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -157,8 +157,6 @@ def main() -> None:
     metrics_dir = tempfile.mkdtemp(prefix="abonent-bench-metrics-", dir=shm)
     env = {
         **os.environ,
-        "CACHE_URL": args.redis,
-        "DJANGO_SETTINGS_MODULE": "config.settings.bench",  # sessions through Redis
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
         "DB_CONN_MAX_AGE": "600",
     }

@@ -1,9 +1,9 @@
 """Django's Redis cache, keeping one client object per Redis server for the process.
 
 Django's built-in backend builds a new `redis.Redis` client (its tables of response
-callbacks and all) for every cache call; that cost half of the ~125 µs of CPU a
-session read took, on every page a signed-in subscriber opens. A client is thread-safe
-and shares the connection pool, so one per server is enough. Decision 0016."""
+callbacks and all) for every cache call: half of the ~125 µs of CPU a read took. A
+client is thread-safe and shares the connection pool, so one per server is enough.
+Decision 0016."""
 
 from __future__ import annotations
 

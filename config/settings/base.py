@@ -187,7 +187,7 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
 SESSION_ABSOLUTE_SECONDS = int(os.environ.get("SESSION_ABSOLUTE_SECONDS", str(12 * 3600)))
 # Sessions live in the database (the list of signed-in devices, ending them) and are
-# read through the cache: a page view costs no session query.
+# read together with their subscriber in one query (decision 0016).
 SESSION_ENGINE = "abonent.accounts.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -27,9 +27,9 @@ def test_home_shows_the_account(subscriber_client, contract):
 
 
 def test_home_query_count_is_pinned(subscriber_client, django_assert_num_queries):
-    # the user; the contract with subscriber/address/tariff/account, its add-ons, the
-    # promised payment + suspension + scheduled change and the outages at the address
-    # in one. The session comes from the cache (issue 12: ≤ 6)
+    # the session with its subscriber; the contract with subscriber/address/tariff/
+    # account, its add-ons, the promised payment + suspension + scheduled change and the
+    # outages at the address in one (issue 12: ≤ 6)
     with django_assert_num_queries(2):
         assert subscriber_client.get("/").status_code == 200
 
