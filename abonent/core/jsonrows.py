@@ -6,6 +6,8 @@
 - `row_of` / `first_row` / `instance`: several optional one-row lookups in one round
   trip — each becomes a JSON object from an indexed subquery ("is there an X?" for a
   few X on every view: three round trips become one).
+- `all_rows` / `instances`: every row of a correlated subquery as one JSON array (a
+  contract's add-ons, the outages at its address) in the same round trip.
 - `Prepared`: a query built and compiled once per process, then run with new keys.
 
 Works on PostgreSQL and SQLite."""
