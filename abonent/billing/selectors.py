@@ -57,14 +57,8 @@ def charge_outlook(contract: Contract, balance: int, today: dt.date | None = Non
     if contract.tariff.charging_mode == ChargingMode.DAILY:
         tomorrow = today + dt.timedelta(days=1)
         next_charge = NextCharge(tomorrow, Money(daily_charge(total, tomorrow), currency))
-        days, remaining, day = 0, balance, tomorrow
-        while days < DAYS_LEFT_HORIZON and total > 0:
-            remaining -= daily_charge(total, day)
-            if remaining < 0:
-                break
-            days += 1
-            day += dt.timedelta(days=1)
-        return ChargeOutlook(next_charge, days if total > 0 else None)
+        days = _daily_days_left(total, balance, tomorrow) if total > 0 else None
+        return ChargeOutlook(next_charge, days)
 
     # Monthly, in advance: the current month is paid; the next charge is on the 1st.
     start = first_of_next_month(today)
@@ -75,6 +69,32 @@ def charge_outlook(contract: Contract, balance: int, today: dt.date | None = Non
         days += days_in_month(period)
         period = first_of_next_month(period)
     return ChargeOutlook(next_charge, days if total > 0 else None)
+
+
+def _daily_days_left(total: int, balance: int, first: dt.date) -> int:
+    """Days of daily charges from `first` the balance covers (up to the horizon): a whole
+    rest-of-month at a time when it fits, day by day in the month where it runs out —
+    a prepaid year is a dozen steps, not 365, on a page every subscriber opens."""
+    days, remaining, day = 0, balance, first
+    while days < DAYS_LEFT_HORIZON:
+        length = days_in_month(day)
+        span = length - day.day + 1  # from `day` to the month's last day, inclusive
+        per_day = daily_charge(total, day if day.day < length else day - dt.timedelta(days=1))
+        last = daily_charge(total, day.replace(day=length))
+        # the month's rounding remainder (on its last day) may be negative: the balance
+        # must also cover the day before it
+        before_last = per_day * (span - 1)
+        if days + span <= DAYS_LEFT_HORIZON and remaining >= max(before_last, before_last + last):
+            remaining -= before_last + last
+            days += span
+            day = first_of_next_month(day)
+            continue
+        remaining -= daily_charge(total, day)
+        if remaining < 0:
+            break
+        days += 1
+        day += dt.timedelta(days=1)
+    return days
 
 
 def ledger_sum(account_id: int) -> int:
