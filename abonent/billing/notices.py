@@ -22,7 +22,6 @@ from abonent.notifications.gateways import get_gateway
 from abonent.subscribers.models import Contract
 
 from .models import Account
-from .rules import daily_charge
 
 
 def block_debtors(day: dt.date, lo: int, hi: int, actor: Actor) -> int:
@@ -216,14 +215,9 @@ def push_low_balance(items: list[tuple[str, str, str, int, str]]) -> int:
 
 
 def _days_left(contract: Contract, day: dt.date) -> int:
-    from .selectors import monthly_total
+    from .selectors import daily_days_left, monthly_total
 
     total = monthly_total(contract)
-    balance, left, current = contract.account.balance, 0, day + dt.timedelta(days=1)
-    while total > 0 and left < 40:
-        balance -= daily_charge(total, current)
-        if balance < 0:
-            break
-        left += 1
-        current += dt.timedelta(days=1)
-    return left
+    if total <= 0:
+        return 0
+    return daily_days_left(total, contract.account.balance, day + dt.timedelta(days=1), 40)

@@ -57,7 +57,7 @@ def charge_outlook(contract: Contract, balance: int, today: dt.date | None = Non
     if contract.tariff.charging_mode == ChargingMode.DAILY:
         tomorrow = today + dt.timedelta(days=1)
         next_charge = NextCharge(tomorrow, Money(daily_charge(total, tomorrow), currency))
-        days = _daily_days_left(total, balance, tomorrow) if total > 0 else None
+        days = daily_days_left(total, balance, tomorrow) if total > 0 else None
         return ChargeOutlook(next_charge, days)
 
     # Monthly, in advance: the current month is paid; the next charge is on the 1st.
@@ -71,12 +71,15 @@ def charge_outlook(contract: Contract, balance: int, today: dt.date | None = Non
     return ChargeOutlook(next_charge, days if total > 0 else None)
 
 
-def _daily_days_left(total: int, balance: int, first: dt.date) -> int:
-    """Days of daily charges from `first` the balance covers (up to the horizon): a whole
-    rest-of-month at a time when it fits, day by day in the month where it runs out —
-    a prepaid year is a dozen steps, not 365, on a page every subscriber opens."""
+def daily_days_left(
+    total: int, balance: int, first: dt.date, horizon: int = DAYS_LEFT_HORIZON
+) -> int:
+    """Days of daily charges of a `total` a month from `first` that `balance` covers (at
+    most `horizon`): a whole rest-of-month at a time when it fits, day by day in the
+    month where it runs out — a prepaid year is a dozen steps, not 365, on a page every
+    subscriber opens."""
     days, remaining, day = 0, balance, first
-    while days < DAYS_LEFT_HORIZON:
+    while days < horizon:
         length = days_in_month(day)
         span = length - day.day + 1  # from `day` to the month's last day, inclusive
         per_day = daily_charge(total, day if day.day < length else day - dt.timedelta(days=1))
@@ -84,7 +87,7 @@ def _daily_days_left(total: int, balance: int, first: dt.date) -> int:
         # the month's rounding remainder (on its last day) may be negative: the balance
         # must also cover the day before it
         before_last = per_day * (span - 1)
-        if days + span <= DAYS_LEFT_HORIZON and remaining >= max(before_last, before_last + last):
+        if days + span <= horizon and remaining >= max(before_last, before_last + last):
             remaining -= before_last + last
             days += span
             day = first_of_next_month(day)

@@ -8,12 +8,12 @@ import random
 import pytest
 
 from abonent.billing.rules import daily_charge
-from abonent.billing.selectors import DAYS_LEFT_HORIZON, _daily_days_left
+from abonent.billing.selectors import DAYS_LEFT_HORIZON, daily_days_left
 
 
-def day_by_day(total: int, balance: int, first: dt.date) -> int:
+def day_by_day(total: int, balance: int, first: dt.date, horizon: int = DAYS_LEFT_HORIZON) -> int:
     days, remaining, day = 0, balance, first
-    while days < DAYS_LEFT_HORIZON:
+    while days < horizon:
         remaining -= daily_charge(total, day)
         if remaining < 0:
             break
@@ -37,7 +37,7 @@ def day_by_day(total: int, balance: int, first: dt.date) -> int:
 )
 def test_known_cases(total, balance, first, expected):
     assert day_by_day(total, balance, first) == expected
-    assert _daily_days_left(total, balance, first) == expected
+    assert daily_days_left(total, balance, first) == expected
 
 
 def test_equals_day_by_day_everywhere():
@@ -49,8 +49,10 @@ def test_equals_day_by_day_everywhere():
         balance = rng.choice(
             [rng.randint(-1000, 1000), rng.randint(0, 50 * total), rng.randint(0, 40 * total)]
         )
-        assert _daily_days_left(total, balance, first) == day_by_day(total, balance, first), (
+        assert daily_days_left(total, balance, first) == day_by_day(total, balance, first), (
             total,
             balance,
             first,
         )
+        # the low-balance notices look 40 days ahead
+        assert daily_days_left(total, balance, first, 40) == day_by_day(total, balance, first, 40)
