@@ -121,3 +121,22 @@ def test_check_deploy_refuses_the_development_radius_key_and_console_sms(monkeyp
     settings.RADIUS_API_KEY = "a" * 16 + "9f" * 16
     settings.SMS_GATEWAY = "smsc"
     assert check(None) == []
+
+
+@pytest.mark.parametrize("value", ["often", "-1", "5.5"])
+def test_a_prepare_threshold_that_is_not_a_number_is_refused(monkeypatch, value):
+    monkeypatch.setenv("DB_PREPARE_THRESHOLD", value)
+    with pytest.raises(ImproperlyConfigured, match="DB_PREPARE_THRESHOLD"):
+        load(monkeypatch, "x" * 60)
+
+
+def test_prepared_statements_are_on_by_default_and_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://abonent@127.0.0.1:5432/abonent")
+    monkeypatch.delenv("DB_PREPARE_THRESHOLD", raising=False)
+    options = load(monkeypatch, "x" * 60).DATABASES["default"]["OPTIONS"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 5
+    monkeypatch.setenv("DB_PREPARE_THRESHOLD", "off")
+    assert "prepare_threshold" not in load(monkeypatch, "x" * 60).DATABASES["default"].get(
+        "OPTIONS", {}
+    )

@@ -14,7 +14,6 @@ from django.utils import formats
 from abonent.accounts.models import User
 from abonent.catalog.models import ChargingMode, Tariff
 from abonent.core import clock, jsonrows, periods
-from abonent.core.errors import NotFound
 from abonent.core.money import Money
 from abonent.subscribers import selectors as subscriber_selectors
 from abonent.subscribers.models import Contract
@@ -177,11 +176,7 @@ def optional_states(contract: Contract) -> States:
 def overview_for_user(user: User) -> Overview:
     """`account_overview` of the user's own contract (`contract_for_user`) in one round
     trip: the cabinet home and /api/v1/account are the most requested pages there are."""
-    subscriber_selectors.require_subscriber(user)
-    row = _OWN_OVERVIEW.row(user.pk)
-    if row is None:
-        raise NotFound()
-    return overview_from_row(row)[0]
+    return overview_from_row(subscriber_selectors.own_row(_OWN_OVERVIEW, user))[0]
 
 
 def overview_columns() -> list[Any]:

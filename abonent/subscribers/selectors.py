@@ -63,10 +63,15 @@ def _contract_width() -> int:
     return len(jsonrows.flat(Contract, _contract_relations()))
 
 
-def require_subscriber(user: User) -> None:
-    """Only a signed-in subscriber has a contract to see."""
+def own_row(query: jsonrows.Prepared, user: User, *keys: jsonrows.Key) -> tuple[Any, ...]:
+    """The row of `query` (built on `own_contract_row`) for this user's own contract;
+    anyone but a signed-in subscriber with a contract gets a 404."""
     if not user.is_authenticated or user.kind != User.Kind.SUBSCRIBER:
         raise NotFound()
+    row = query.row(user.pk, *keys)
+    if row is None:
+        raise NotFound()
+    return row
 
 
 _CONTRACT = jsonrows.Prepared(own_contract_row)
@@ -75,11 +80,7 @@ _CONTRACT = jsonrows.Prepared(own_contract_row)
 def contract_for_user(user: User) -> Contract:
     """The contract this user may see, with what the cabinet home shows (subscriber,
     address, tariff, account, connected add-ons), in one query."""
-    require_subscriber(user)
-    row = _CONTRACT.row(user.pk)
-    if row is None:
-        raise NotFound()
-    return contract_from_row(row)[0]
+    return contract_from_row(own_row(_CONTRACT, user))[0]
 
 
 # --- staff search ("lost contract") --------------------------------------------------

@@ -15,7 +15,6 @@ from abonent.accounts.models import User
 from abonent.billing import selectors as billing_selectors
 from abonent.billing.selectors import Overview
 from abonent.core import clock, jsonrows
-from abonent.core.errors import NotFound
 from abonent.subscribers import selectors as subscriber_selectors
 from abonent.subscribers.models import Address, Contract
 
@@ -56,12 +55,6 @@ def outages_at(
 
 
 # The cabinet home asks this on every view: built once per process (core.jsonrows).
-_UPCOMING = jsonrows.Prepared(
-    lambda *keys: _covering(*keys).values_list(*jsonrows.flat(Outage)),
-    kinds=(str, str, dt.datetime, dt.datetime),
-)
-
-
 _HOME = jsonrows.Prepared(
     lambda user_id, now, horizon: subscriber_selectors.own_contract_row(
         user_id,
@@ -82,23 +75,12 @@ _HOME = jsonrows.Prepared(
 
 def home_for_user(user: User, now: dt.datetime) -> tuple[Overview, list[Outage]]:
     """The cabinet home in one round trip: the user's own contract and its overview
-    (`billing.selectors.overview_for_user`) with the outages at its address
-    (`upcoming_outages`)."""
-    subscriber_selectors.require_subscriber(user)
-    row = _HOME.row(user.pk, now, now + dt.timedelta(days=UPCOMING_DAYS))
-    if row is None:
-        raise NotFound()
+    (`billing.selectors.overview_for_user`) with the outages at its address (as
+    `outages_at`)."""
+    horizon = now + dt.timedelta(days=UPCOMING_DAYS)
+    row = subscriber_selectors.own_row(_HOME, user, now, horizon)
     overview, (outages,) = billing_selectors.overview_from_row(row)
     return overview, jsonrows.instances(Outage, outages, order=lambda o: (o.starts_at, o.pk))
-
-
-def upcoming_outages(address: Address | None, now: dt.datetime) -> list[Outage]:
-    """`outages_at(address, now)` as a list, for the pages every subscriber opens."""
-    if address is None:
-        return []
-    horizon = now + dt.timedelta(days=UPCOMING_DAYS)
-    rows = _UPCOMING.rows(address.street.strip(), address.house.strip(), now, horizon)
-    return [jsonrows.from_flat(Outage, row) for row in rows]
 
 
 def tickets_for(contract: Contract) -> QuerySet[Ticket]:

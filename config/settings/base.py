@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -119,11 +120,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # poolers; PgBouncer >= 1.21 keeps prepared statements in transaction mode
 # (max_prepared_statements), older ones need DB_PREPARE_THRESHOLD=off. See decision 0016.
 _PREPARE_THRESHOLD = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
-if DATABASES["default"]["ENGINE"] == "abonent.core.postgresql" and _PREPARE_THRESHOLD not in {
-    "off",
-    "",
-    "none",
-}:
+if not (_PREPARE_THRESHOLD in {"off", ""} or _PREPARE_THRESHOLD.isdigit()):
+    raise ImproperlyConfigured(
+        f"DB_PREPARE_THRESHOLD must be a whole number of runs or 'off', not {_PREPARE_THRESHOLD!r}"
+    )
+if DATABASES["default"]["ENGINE"] == "abonent.core.postgresql" and _PREPARE_THRESHOLD.isdigit():
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True, prepare_threshold=int(_PREPARE_THRESHOLD)
     )

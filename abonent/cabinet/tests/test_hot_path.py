@@ -46,3 +46,23 @@ def test_the_home_statement_is_rewritten_once_and_prepared(subscriber_client):
             ["%subscribers_contractaddon%support_outage%"],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_a_forged_session_cookie_is_a_sign_in_page_and_writes_nothing(client, contract):
+    from django.contrib.sessions.models import Session
+
+    from abonent.accounts.models import WebSession
+
+    before = (Session.objects.count(), WebSession.objects.count())
+    for forged in [
+        "x" * 5000,
+        "'; DROP TABLE django_session; --",
+        "\xe9t\xe9-key-123",
+        "%00%ff",
+        "",
+    ]:
+        client.cookies["sessionid"] = forged
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/")
+    assert (Session.objects.count(), WebSession.objects.count()) == before

@@ -13,6 +13,7 @@ from __future__ import annotations
 import select
 
 from django.db.backends.postgresql import base
+from psycopg import pq
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -20,10 +21,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = self.connection
         if connection is None:
             return False
-        try:
-            from psycopg import pq
-        except ImportError:  # psycopg2: Django's check
-            return bool(super().is_usable())
         if connection.closed or connection.broken:
             return False
         pgconn = connection.pgconn
