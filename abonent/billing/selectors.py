@@ -74,28 +74,30 @@ def daily_days_left(
     total: int, balance: int, first: dt.date, horizon: int = DAYS_LEFT_HORIZON
 ) -> int:
     """Days of daily charges of a `total` a month from `first` that `balance` covers (at
-    most `horizon`): a whole rest-of-month at a time when it fits, day by day in the
-    month where it runs out — a prepaid year is a dozen steps, not 365, on a page every
+    most `horizon`). Within a month every day but the last costs the same, so each month
+    is one step of arithmetic — a prepaid year is a dozen steps, not 365, on a page every
     subscriber opens."""
     days, remaining, day = 0, balance, first
     while days < horizon:
         length = days_in_month(day)
-        span = length - day.day + 1  # from `day` to the month's last day, inclusive
-        per_day = daily_charge(total, day if day.day < length else day - dt.timedelta(days=1))
+        per_day = daily_charge(total, day.replace(day=1))
+        # the month's rounding remainder, on its last day; it may be negative
         last = daily_charge(total, day.replace(day=length))
-        # the month's rounding remainder (on its last day) may be negative: the balance
-        # must also cover the day before it
-        before_last = per_day * (span - 1)
-        if days + span <= horizon and remaining >= max(before_last, before_last + last):
-            remaining -= before_last + last
-            days += span
-            day = first_of_next_month(day)
-            continue
-        remaining -= daily_charge(total, day)
+        before_last = length - day.day  # days from `day` before the month's last
+        if per_day == 0:
+            fits = before_last if remaining >= 0 else 0
+        else:
+            fits = max(0, min(before_last, remaining // per_day))
+        if days + fits >= horizon:
+            return horizon
+        if fits < before_last:
+            return days + fits
+        days += fits
+        remaining -= fits * per_day + last
         if remaining < 0:
-            break
+            return days
         days += 1
-        day += dt.timedelta(days=1)
+        day = first_of_next_month(day)
     return days
 
 

@@ -136,6 +136,14 @@ class Contract(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    def get_status_display(self) -> str:  # type: ignore[no-redef]  # replaces Django's
+        # Django's generated method rebuilds a dict of every choice on each call; the
+        # status is on every cabinet home page.
+        try:
+            return str(self.Status(self.status).label)
+        except ValueError:
+            return str(self.status)
+
 
 class ContractNumberCounter(models.Model):
     """A single row holding the next contract number. Allocation locks it, so numbers

@@ -151,13 +151,6 @@ CACHES = {
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
-    # Template fragments that depend only on the code and the language (the cabinet's
-    # menu, the asset links): rendered once per process, never per user.
-    "fragments": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "fragments",
-        "TIMEOUT": None,
-    },
 }
 
 AUTH_USER_MODEL = "accounts.User"

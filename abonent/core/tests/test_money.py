@@ -1,5 +1,6 @@
 import pytest
 from django.utils import translation
+from django.utils.formats import number_format
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,6 +33,20 @@ def test_format_follows_language():
         assert value.format() == "123\xa0456,78\xa0₽"
     with translation.override("en"):
         assert value.format() == "123,456.78\xa0₽"
+
+
+@given(
+    st.integers(min_value=-(10**14), max_value=10**14),
+    st.sampled_from(["ru", "en", "de", "hi"]),
+)
+def test_format_writes_what_djangos_number_format_writes(kopecks, language):
+    # Money.format keeps each language's separators instead of asking per call; the
+    # text must stay Django's, sign, grouping, zero kopecks and all ("hi" sets no
+    # group size and goes Django's own way).
+    money = Money(kopecks, "USD")
+    with translation.override(language):
+        expected = number_format(money.decimal, 2, use_l10n=True, force_grouping=True)
+        assert money.format() == f"{expected}\xa0USD"
 
 
 def test_arithmetic_refuses_mixed_currencies():

@@ -2,6 +2,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from abonent.accounts.models import User
 from abonent.core.context import Actor
@@ -133,3 +134,13 @@ def test_a_new_contract_gets_its_own_network_credentials(make_contract):
     assert credential.login == new.contract.number
     assert len(credential.password) == 8
     assert credential.password != new.initial_password  # the cabinet password opens no network
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_status_reads_as_its_choice_in_the_language(language):
+    with translation.override(language):
+        for value, label in Contract.Status.choices:
+            assert Contract(status=value).get_status_display() == str(label)
+        assert Contract(status="unheard-of").get_status_display() == "unheard-of"
+    with translation.override("ru"):
+        assert Contract(status=Contract.Status.SUSPENDED).get_status_display() != "suspended"
