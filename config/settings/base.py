@@ -142,8 +142,9 @@ REPORTS_FROM_REPLICA = "replica" in DATABASES
 DATABASE_ROUTERS = ["abonent.core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# A shared cache (Redis) when REDIS_URL is set: sessions and throttles must be the same
-# on every web server behind the load balancer. Without Redis, this process's memory.
+# A shared cache (Redis) when REDIS_URL is set, the same on every web server behind the
+# load balancer; without Redis, this process's memory. Sessions and throttles live in
+# PostgreSQL (decision 0016): today only the readiness check uses the cache.
 CACHE_URL = os.environ.get("CACHE_URL", os.environ.get("REDIS_URL", ""))
 CACHES = {
     "default": (

@@ -30,7 +30,7 @@ from abonent.notifications.management.commands.vapid_keys import new_pair  # noq
 VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY = new_pair()
 PUSH_ALLOW_HTTP = True
 
-# The cache is this process's memory in tests (sessions are read through it).
+# The cache is this process's memory in tests (readiness checks it; nothing else uses it).
 CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # noqa: F405
 
 # The reports' replica as Django sees it: a second connection to the test database
