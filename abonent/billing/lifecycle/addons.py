@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from abonent.accounts.permissions import allow_on_behalf
@@ -64,9 +65,32 @@ def plan_addon(
         if charge > contract.account.balance:
             raise InsufficientFunds()
     elif recurring and monthly and today.day < days_in_month(today):
-        refund = rest_of_month(addon.price, today + dt.timedelta(days=1))
+        refund = min(
+            rest_of_month(addon.price, today + dt.timedelta(days=1)),
+            _paid_this_month(contract, addon, today),
+        )
     total = monthly_total(contract) + (addon.price if recurring else 0) * (1 if connect else -1)
     return AddOnPlan(addon, connect, charge, refund, total)
+
+
+def _paid_this_month(contract: Contract, addon: AddOn, today: dt.date) -> int:
+    """What this add-on's charges this month, less its refunds and reversals, left
+    paid. A refund gives back paid days only: a month that began suspended or blocked
+    charged nothing for the add-on, and its disconnect refunds nothing."""
+    links = ContractAddOn.objects.filter(contract=contract, addon=addon).values_list(
+        "pk", flat=True
+    )
+    own = LedgerEntry.objects.filter(
+        Q(idempotency_key__startswith=f"addon:{contract.number}:{addon.code}:")
+        | Q(idempotency_key__in=[f"addon-refund:{pk}" for pk in links]),
+        account_id=contract.account.pk,
+        effective_date__gte=today.replace(day=1),
+        effective_date__lte=today,
+    ).values("pk")
+    net = LedgerEntry.objects.filter(Q(pk__in=own) | Q(reverses__in=own)).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return max(0, -(net or 0))
 
 
 @transaction.atomic

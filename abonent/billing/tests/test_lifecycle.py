@@ -5,14 +5,15 @@ import datetime as dt
 import pytest
 import time_machine
 
+from abonent.accounts.models import User
 from abonent.billing import lifecycle
 from abonent.billing.models import LedgerEntry, PromisedPayment, Suspension, TariffChange
 from abonent.billing.run import run_billing
-from abonent.billing.services import post_entry
+from abonent.billing.services import post_entry, reverse_entry
 from abonent.catalog.models import AddOn, Audience, BillingPolicy, ChargingMode, Tariff
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
-from abonent.subscribers.models import Contract
+from abonent.subscribers.models import Contract, ContractAddOn
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 11, 10)
@@ -174,6 +175,47 @@ def test_reconnecting_a_monthly_addon_charges_again_before_it_refunds_again(cont
     )
     assert len(keys) == 3
     assert len(set(keys)) == 3
+
+
+def monthly_tv(contract):
+    contract.tariff.charging_mode = ChargingMode.MONTHLY
+    contract.tariff.save()
+    tv = AddOn.objects.create(code="tv", name="TV", price=300_00)
+    ContractAddOn.objects.create(contract=contract, addon=tv, connected_on=dt.date(2026, 10, 1))
+    pay(contract, 1000_00)
+    return tv
+
+
+def test_disconnecting_refunds_the_paid_rest_of_the_month(contract):
+    tv = monthly_tv(contract)
+    run_billing(dt.date(2026, 11, 1))  # the month's charge for the add-on
+    charged = reload(contract).account.balance
+    plan = lifecycle.plan_addon(reload(contract), tv.pk, False)
+    assert plan.refund_today == 200_00  # 11–30 November: 20 of 30 days
+    lifecycle.set_addon(contract.pk, tv.pk, False, ME)
+    assert reload(contract).account.balance == charged + 200_00
+
+
+def test_disconnecting_refunds_nothing_for_a_month_that_was_not_charged(contract):
+    # The month began with the contract suspended or blocked: no charge for the add-on,
+    # so its disconnect has no paid days to give back.
+    tv = monthly_tv(contract)
+    before = reload(contract).account.balance
+    assert lifecycle.plan_addon(reload(contract), tv.pk, False).refund_today == 0
+    lifecycle.set_addon(contract.pk, tv.pk, False, ME)
+    assert reload(contract).account.balance == before
+    assert not LedgerEntry.objects.filter(kind="refund").exists()
+
+
+def test_a_reversed_addon_charge_is_not_refunded_again(contract):
+    tv = monthly_tv(contract)
+    run_billing(dt.date(2026, 11, 1))
+    charge = LedgerEntry.objects.get(idempotency_key__startswith="addon:")
+    manager = User.objects.create_user(
+        "manager1", "x" * 12, kind=User.Kind.STAFF, role=User.Role.MANAGER, is_staff=True
+    )
+    reverse_entry(charge.pk, "charged in error", Actor(user=manager, channel="admin"))
+    assert lifecycle.plan_addon(reload(contract), tv.pk, False).refund_today == 0
 
 
 def test_suspension_stops_charges_and_ends_by_itself(contract):
