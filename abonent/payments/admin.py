@@ -58,7 +58,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         form = RefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                office.refund(
+                booked = office.refund(
                     payment.pk,
                     form.cleaned_data["amount"],
                     form.cleaned_data["reason"],
@@ -67,7 +67,17 @@ class PaymentAdmin(ReadOnlyAdmin):
             except DomainError as exc:
                 _show_errors(form, exc)
             else:
-                messages.success(request, _("Refunded."))
+                if booked.status == Refund.Status.DONE:
+                    messages.success(request, _("Refunded."))
+                else:
+                    messages.warning(
+                        request,
+                        _(
+                            "The payment service has not answered yet. The refund is booked "
+                            "(the balance is debited) and will be asked again automatically "
+                            "every few minutes; its status is in the list of refunds."
+                        ),
+                    )
                 return redirect(reverse("admin:payments_payment_change", args=[payment.pk]))
         return render(
             request,
@@ -140,7 +150,8 @@ class CashPaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "payment", "amount", "reason", "created_by"]
+    list_display = ["created_at", "payment", "amount", "status", "reason", "created_by"]
+    list_filter = ["status"]
 
 
 @admin.register(WebhookEvent)

@@ -177,15 +177,34 @@ class CashPayment(models.Model):
 
 
 class Refund(models.Model):
-    """Money returned to the payer through the provider, by staff, with a reason."""
+    """Money returned to the payer through the provider, by staff, with a reason. The
+    balance is debited when the refund is booked (`entry`); the provider is asked after
+    that, outside any transaction. Refused, the debit is reversed (`reversal`);
+    unanswered, the refund stays pending and is asked again with the same key."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the payment service")
+        DONE = "done", _("Refunded")
+        REFUSED = "refused", _("Refused by the payment service")
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.BigIntegerField(_("amount, kopecks"))
     reason = models.CharField(_("reason"), max_length=300)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
     provider_refund_id = models.CharField(max_length=100, blank=True)
     entry = models.OneToOneField(
         "billing.LedgerEntry", on_delete=models.PROTECT, related_name="refund_record"
     )
+    reversal = models.OneToOneField(
+        "billing.LedgerEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refund_reversed",
+    )
+    attempts = models.PositiveIntegerField(_("provider calls"), default=0)
     created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

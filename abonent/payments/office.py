@@ -3,11 +3,13 @@ Both are staff actions, checked by role here, in the service."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -18,13 +20,15 @@ from abonent.billing.models import LedgerEntry
 from abonent.billing.services import lock_account, post_entry
 from abonent.core import audit
 from abonent.core.context import Actor
-from abonent.core.errors import NotFound, ValidationFailed
+from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.core.pdf import new_document
 from abonent.subscribers.models import Contract
 
 from .models import CashPayment, Payment, Refund
-from .providers import ProviderError, get_provider
-from .services import ProviderUnavailable, parse_amount
+from .providers import ProviderError, ProviderRefused, get_provider
+from .services import parse_amount
+
+logger = logging.getLogger("abonent.payments")
 
 
 @transaction.atomic
@@ -91,10 +95,30 @@ def cash_receipt_pdf(cash: CashPayment) -> bytes:
     return bytes(pdf.output())
 
 
-@transaction.atomic
+class RefundRefused(DomainError):
+    code = "refund_refused"
+    status = 409
+    default_message = _(
+        "The payment service refused the refund; the balance is as it was. Check the "
+        "payment in the provider's dashboard."
+    )
+
+
 def refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Refund:
-    """Return money paid by card. The provider is asked first; only if it agrees is the
-    ledger debited (a refund entry, never an edit of the payment)."""
+    """Return money paid by card: book it (the balance is debited at once, a refund
+    entry, never an edit of the payment), then ask the provider — with no transaction
+    open, so no lock waits on its answer. Refused, the debit is reversed and
+    RefundRefused raised; unanswered, the refund is returned pending and
+    `retry_pending_refunds` asks again with the same key."""
+    record = _book_refund(payment_id, amount, reason, actor)
+    settled = settle_refund(record.pk)
+    if settled.status == Refund.Status.REFUSED:
+        raise RefundRefused()
+    return settled
+
+
+@transaction.atomic
+def _book_refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Refund:
     staff = require_action(actor, "refund")
     if not reason.strip():
         raise ValidationFailed(fields={"reason": [_("Give the reason for the refund.")]})
@@ -104,7 +128,9 @@ def refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Ref
     if payment.status != Payment.Status.SUCCEEDED:
         raise ValidationFailed(fields={"payment": [_("Only a completed payment can be refunded.")]})
     kopecks = parse_amount(amount, minimum=1)  # the rest of a payment may be under 10 ₽
-    already = payment.refunds.aggregate(s=Sum("amount"))["s"] or 0
+    already = (
+        payment.refunds.exclude(status=Refund.Status.REFUSED).aggregate(s=Sum("amount"))["s"] or 0
+    )
     if kopecks > payment.amount - already:
         raise ValidationFailed(
             fields={"amount": [_("That is more than is left to refund of this payment.")]}
@@ -116,35 +142,97 @@ def refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Ref
         raise ValidationFailed(
             fields={"amount": [_("The contract is terminated and its balance was paid out.")]}
         )
+    # Every booking is a new key (a refused one is not asked again); asking again for
+    # the same booking reuses its key, which the provider answers with the same refund.
     number = payment.refunds.count() + 1
-    key = f"refund:{payment.provider}:{payment.provider_payment_id}:{number}"
-    try:
-        provider_refund_id = get_provider(payment.provider).refund(
-            payment.provider_payment_id, kopecks, key
-        )
-    except ProviderError:
-        raise ProviderUnavailable() from None
     posted = post_entry(
         account.pk,
         kind=LedgerEntry.Kind.REFUND,
         amount=-kopecks,
-        idempotency_key=key,
+        idempotency_key=f"refund:{payment.provider}:{payment.provider_payment_id}:{number}",
         description=reason.strip(),
         actor=actor,
     )
     record = Refund.objects.create(
-        payment=payment,
-        amount=kopecks,
-        reason=reason.strip(),
-        provider_refund_id=provider_refund_id,
-        entry=posted.entry,
-        created_by=staff,
+        payment=payment, amount=kopecks, reason=reason.strip(), entry=posted.entry, created_by=staff
     )
     audit.record(
         actor,
-        "payment.refunded",
+        "payment.refund_booked",
         record,
         contract_id=payment.contract_id,
         after={"amount": kopecks, "payment": str(payment.public_id)},
     )
     return record
+
+
+def settle_refund(refund_id: int) -> Refund:
+    """Ask the provider for a booked refund (no transaction open around the call) and
+    record its answer; a refund already settled is returned as it is."""
+    record = Refund.objects.select_related("payment", "entry").get(pk=refund_id)
+    if record.status != Refund.Status.PENDING:
+        return record
+    Refund.objects.filter(pk=record.pk).update(attempts=F("attempts") + 1)
+    payment = record.payment
+    try:
+        provider_refund_id = get_provider(payment.provider).refund(
+            payment.provider_payment_id, record.amount, record.entry.idempotency_key
+        )
+    except ProviderRefused as exc:
+        return _refused(record.pk, str(exc))
+    except ProviderError as exc:
+        logger.warning(
+            "refund %s: no answer from the provider (%s), asked again later", record.pk, exc
+        )
+        record.refresh_from_db()
+        return record
+    with transaction.atomic():
+        record = Refund.objects.select_for_update().get(pk=record.pk)
+        if record.status == Refund.Status.PENDING:
+            record.status = Refund.Status.DONE
+            record.provider_refund_id = provider_refund_id
+            record.save(update_fields=["status", "provider_refund_id"])
+            audit.record(
+                Actor.system(),
+                "payment.refunded",
+                record,
+                contract_id=payment.contract_id,
+                after={"amount": record.amount, "payment": str(payment.public_id)},
+            )
+    return record
+
+
+@transaction.atomic
+def _refused(refund_id: int, why: str) -> Refund:
+    record = Refund.objects.select_for_update().select_related("payment", "entry").get(pk=refund_id)
+    if record.status != Refund.Status.PENDING:
+        return record
+    lock_account(record.payment.contract_id)
+    posted = post_entry(
+        record.entry.account_id,
+        kind=LedgerEntry.Kind.CORRECTION,
+        amount=record.amount,
+        idempotency_key=f"refund-refused:{record.pk}",
+        description=gettext("The payment service refused the refund"),
+        actor=Actor.system(),
+        reverses=record.entry,
+    )
+    record.status = Refund.Status.REFUSED
+    record.reversal = posted.entry
+    record.save(update_fields=["status", "reversal"])
+    audit.record(
+        Actor.system(),
+        "payment.refund_refused",
+        record,
+        contract_id=record.payment.contract_id,
+        after={"amount": record.amount, "provider": why[:100]},
+    )
+    return record
+
+
+def pending_refunds(older_than: dt.datetime) -> list[int]:
+    return list(
+        Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=older_than)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -13,6 +13,9 @@ from .services import process_webhook_now, refresh, unprocessed_webhooks
 logger = logging.getLogger("abonent.payments")
 STUCK_AFTER = dt.timedelta(minutes=10)
 GIVE_UP_AFTER = dt.timedelta(days=3)
+# Longer than the provider's timeout: the request that booked the refund has had its
+# answer by then.
+REFUND_ASKED_AGAIN_AFTER = dt.timedelta(minutes=2)
 
 
 @db_task(retries=5, retry_delay=30)
@@ -52,6 +55,20 @@ def reconcile_pending() -> None:
         created_at__lt=now - STUCK_AFTER,
     ).select_related("contract"):
         resume_charge(payment, now)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("retry-pending-refunds")
+def retry_pending_refunds() -> None:
+    """A refund booked while the provider did not answer is asked again with the same
+    key (the provider answers it with the same refund) until it says done or refused."""
+    from .office import pending_refunds, settle_refund
+
+    for refund_id in pending_refunds(clock.now() - REFUND_ASKED_AGAIN_AFTER):
+        try:
+            settle_refund(refund_id)
+        except Exception:  # one bad refund must not starve the others
+            logger.exception("refund %s could not be settled", refund_id)
 
 
 @db_periodic_task(crontab(hour="7", minute="30"))

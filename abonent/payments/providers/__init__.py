@@ -11,7 +11,13 @@ from django.utils.module_loading import import_string
 
 
 class ProviderError(Exception):
-    """The provider could not be reached or refused the call."""
+    """The provider could not be reached or refused the call. Raised as such, the
+    outcome is unknown (a timeout, a 5xx): the call may have taken effect."""
+
+
+class ProviderRefused(ProviderError):
+    """The provider answered that it did not do it (a 4xx, a canceled refund): nothing
+    happened there, and the same call would be refused again."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class Provider:
         raise NotImplementedError
 
     def refund(self, provider_payment_id: str, amount: int, idempotency_key: str) -> str:
-        """Return money to the payer; answers the provider's refund id."""
+        """Return money to the payer; answers the provider's refund id. The same key
+        returns the same refund, so an unanswered call is safely asked again."""
         raise NotImplementedError
 
     def fetch(self, provider_payment_id: str) -> ProviderPayment:

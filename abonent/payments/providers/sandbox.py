@@ -12,10 +12,11 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
 from ..models import SandboxPayment
-from . import Provider, ProviderError, ProviderPayment
+from . import Provider, ProviderError, ProviderPayment, ProviderRefused
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 
@@ -112,20 +113,22 @@ class SandboxProvider(Provider):
         return _view(row)
 
     def refund(self, provider_payment_id: str, amount: int, idempotency_key: str) -> str:
-        row = (
-            SandboxPayment.objects.select_for_update()
-            .filter(provider_payment_id=provider_payment_id)
-            .first()
-        )
-        if row is None or row.status != "succeeded":
-            raise ProviderError("not_refundable")
-        refunds = dict(row.metadata.get("refunds", {}))
-        if idempotency_key not in refunds:
-            if sum(refunds.values()) + amount > row.amount:
-                raise ProviderError("too_much")
-            refunds[idempotency_key] = amount
-            row.metadata = {**row.metadata, "refunds": refunds}
-            row.save(update_fields=["metadata"])
+        # its own transaction, as a remote service's would be: callers hold none
+        with transaction.atomic():
+            row = (
+                SandboxPayment.objects.select_for_update()
+                .filter(provider_payment_id=provider_payment_id)
+                .first()
+            )
+            if row is None or row.status != "succeeded":
+                raise ProviderRefused("not_refundable")
+            refunds = dict(row.metadata.get("refunds", {}))
+            if idempotency_key not in refunds:
+                if sum(refunds.values()) + amount > row.amount:
+                    raise ProviderRefused("too_much")
+                refunds[idempotency_key] = amount
+                row.metadata = {**row.metadata, "refunds": refunds}
+                row.save(update_fields=["metadata"])
         return f"sbx_refund_{list(refunds).index(idempotency_key) + 1}_{provider_payment_id}"
 
     def event_key(self, payload: dict) -> str:

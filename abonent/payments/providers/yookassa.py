@@ -1,7 +1,8 @@
 """YooKassa through its official SDK. The SDK keeps its settings in a class (and
 `configure()` resets the API address unless given again), sets no HTTP timeout and fails
 with an AttributeError when the server cannot be reached: every call here configures
-it, runs under a timeout and turns any failure into ProviderError."""
+it, runs under a timeout and turns any failure into ProviderError — ProviderRefused
+when YooKassa answered that it did not do it."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from typing import Any
 
 from django.conf import settings
 
-from . import Provider, ProviderError, ProviderPayment
+from . import Provider, ProviderError, ProviderPayment, ProviderRefused
 
 logger = logging.getLogger("abonent.payments")
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="yookassa")
+# Answers after which nothing happened at YooKassa (bad request, credentials, no such
+# payment); 202 (still processing), 429 and 5xx leave the outcome open.
+_REFUSED = {400, 401, 403, 404, 410}
 
 
 def _kopecks(value: Any) -> int:
@@ -46,6 +50,8 @@ def _run(fn: Any) -> Any:
         content = getattr(exc, "content", None)
         code = content.get("code") if isinstance(content, dict) else type(exc).__name__
         logger.warning("yookassa call failed: %s", code)
+        if getattr(exc, "HTTP_CODE", None) in _REFUSED:
+            raise ProviderRefused(str(code)) from None
         raise ProviderError(str(code)) from None
 
 
@@ -118,7 +124,7 @@ class YooKassaProvider(Provider):
             )
         )
         if response.status not in ("succeeded", "pending"):
-            raise ProviderError(f"refund {response.status}")
+            raise ProviderRefused(f"refund {response.status}")
         return str(response.id)
 
     def event_key(self, payload: dict) -> str:

@@ -24,6 +24,9 @@ class FakeYooKassa(ThreadingHTTPServer):
         self.by_key: dict[str, dict] = {}
         self.requests: list[tuple[str, str, dict | None, dict]] = []
         self.decline_saved_with: str | None = None  # e.g. "insufficient_funds"
+        # Requests done here whose answer is lost on the way back (a 500 instead): the
+        # client cannot know whether they took effect.
+        self.lose_answers = 0
         self.seq = itertools.count(1)
 
     @property
@@ -108,6 +111,10 @@ class Handler(BaseHTTPRequestHandler):
             status, result = _error("not_found", "Unknown method", 404)
         if status == 200:
             self.server.by_key[key] = result
+        if self.server.lose_answers > 0:
+            self.server.lose_answers -= 1
+            self._reply(*_error("internal_server_error", "Internal server error", 500))
+            return
         self._reply(status, {k: v for k, v in result.items() if not k.startswith("_")})
 
     def _create_payment(self, body: dict) -> tuple[int, dict]:

@@ -80,6 +80,7 @@ def test_refund_through_the_provider_as_a_ledger_entry(contract):
     payment = paid(contract)
     manager = staff("manager")
     first = office.refund(payment.pk, "200", "Двойная оплата", manager)
+    assert first.status == "done"
     assert first.entry.amount == -200_00
     assert first.provider_refund_id.startswith("sbx_refund_")
     with pytest.raises(ValidationFailed):
@@ -91,6 +92,53 @@ def test_refund_through_the_provider_as_a_ledger_entry(contract):
     contract.account.refresh_from_db()
     assert contract.account.balance == 0
     assert SandboxPayment.objects.get().metadata["refunds"]  # the provider was asked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_and_no_lock_is_held_while_the_provider_is_asked(contract, monkeypatch):
+    # A slow provider must not hold the account: the billing run and payments for this
+    # contract go on meanwhile. Asked from another connection, the account row is free.
+    from django.db import connection
+
+    from abonent.payments.providers import get_provider
+
+    payment = paid(contract)
+    provider = get_provider(payment.provider)
+    real = provider.refund
+    seen: list[tuple[bool, bool]] = []
+
+    def refund(*args):
+        seen.append((connection.in_atomic_block, account_is_free(contract.account.pk)))
+        return real(*args)
+
+    monkeypatch.setattr(provider, "refund", refund)
+    assert office.refund(payment.pk, "100", "двойная оплата", staff("manager")).status == "done"
+    assert seen == [(False, True)]
+
+
+def account_is_free(account_id: int) -> bool:
+    import threading
+
+    from django.db import OperationalError, connections, transaction
+
+    from abonent.billing.models import Account
+
+    free: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with transaction.atomic():
+                Account.objects.select_for_update(nowait=True).get(pk=account_id)
+            free.append(True)
+        except OperationalError:
+            free.append(False)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return free == [True]
 
 
 def test_refund_rules(contract):

@@ -1,16 +1,18 @@
 """The YooKassa adapter (official SDK) against a local fake of the YooKassa API, and
 notifications from allowed and disallowed addresses."""
 
+import datetime as dt
 import json
 
 import pytest
+from django.db.models import Sum
 from django.test import Client
 
 from abonent.billing.models import LedgerEntry
 from abonent.core.context import Actor
-from abonent.payments import services
-from abonent.payments.models import Payment, ProviderCall, WebhookEvent
-from abonent.payments.providers import ProviderError, get_provider
+from abonent.payments import office, services, tasks
+from abonent.payments.models import Payment, ProviderCall, Refund, WebhookEvent
+from abonent.payments.providers import ProviderRefused, get_provider
 
 from . import fake_yookassa
 
@@ -26,6 +28,16 @@ def yookassa(settings):
         get_provider.cache_clear()
         yield server
         get_provider.cache_clear()
+
+
+@pytest.fixture
+def manager_actor(db):
+    from abonent.accounts.models import User
+
+    user = User.objects.create_user(
+        "manager1", "x" * 12, kind=User.Kind.STAFF, role=User.Role.MANAGER, is_staff=True
+    )
+    return Actor(user=user, channel="admin")
 
 
 def start(contract, key="k1", amount="500", save=False):
@@ -147,8 +159,67 @@ def test_refund_through_the_api(contract, yookassa):
     yookassa.set_status(payment.provider_payment_id, "succeeded")
     refund_id = get_provider().refund(payment.provider_payment_id, 100_00, "refund-1")
     assert refund_id.startswith("refund-")
-    with pytest.raises(ProviderError):
-        get_provider().refund("no-such-payment", 100_00, "refund-2")
+    with pytest.raises(ProviderRefused):  # a 400: nothing happened there
+        get_provider().refund("20000000-000f-5000-9000-000000000000", 100_00, "refund-2")
+
+
+def succeeded(contract, yookassa, key="k1"):
+    payment = start(contract, key=key)
+    yookassa.set_status(payment.provider_payment_id, "succeeded")
+    services.refresh(payment, Actor.system("job"))
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    return payment
+
+
+@pytest.mark.django_db
+def test_a_refund_whose_answer_is_lost_is_asked_again_and_made_once(
+    contract, yookassa, manager_actor, time_machine
+):
+    time_machine.move_to("2026-11-27 12:00:00+00:00", tick=False)
+    payment = succeeded(contract, yookassa)
+    yookassa.lose_answers = 1  # YooKassa makes the refund; its answer is a 500
+    booked = office.refund(payment.pk, "200", "двойная оплата", manager_actor)
+    assert booked.status == Refund.Status.PENDING
+    assert len(yookassa.refunds) == 1
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 300_00  # booked: debited at once
+    tasks.retry_pending_refunds.call_local()  # too early: the first call may be running
+    assert Refund.objects.get().attempts == 1
+    time_machine.shift(dt.timedelta(minutes=3))
+    tasks.retry_pending_refunds.call_local()
+    booked.refresh_from_db()
+    assert (booked.status, booked.attempts) == (Refund.Status.DONE, 2)
+    assert [booked.provider_refund_id] == list(yookassa.refunds)  # one refund there
+    keys = [r[3].get("Idempotence-Key") for r in yookassa.requests if r[1].endswith("/refunds")]
+    assert keys == [booked.entry.idempotency_key] * 2
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 300_00
+    assert LedgerEntry.objects.filter(kind="refund").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_refused_refund_gives_the_balance_back(contract, yookassa, manager_actor):
+    payment = succeeded(contract, yookassa)
+    yookassa.set_status(payment.provider_payment_id, "canceled")  # not refundable there
+    with pytest.raises(office.RefundRefused):
+        office.refund(payment.pk, "200", "двойная оплата", manager_actor)
+    refused = Refund.objects.get()
+    assert refused.status == Refund.Status.REFUSED
+    assert refused.reversal is not None
+    assert refused.reversal.reverses == refused.entry
+    assert refused.reversal.amount == 200_00
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 500_00
+    assert (
+        LedgerEntry.objects.filter(account=contract.account).aggregate(s=Sum("amount"))["s"]
+        == 500_00
+    )
+    tasks.retry_pending_refunds.call_local()  # a refused refund is not asked again
+    assert Refund.objects.get().attempts == 1
+    # the whole payment may still be refunded once the provider agrees
+    yookassa.set_status(payment.provider_payment_id, "succeeded")
+    assert office.refund(payment.pk, "500", "полный возврат", manager_actor).status == "done"
 
 
 @pytest.mark.django_db
