@@ -213,15 +213,31 @@ def charge_if_due(rule_id: int, day: dt.date) -> str:
 
 
 def _create_charge(payment: Payment, method: SavedMethod) -> ProviderPayment:
-    contract = payment.contract
-    return get_provider(method.provider).create(
-        amount=payment.amount,
-        description=gettext("Autopay, contract %(number)s") % {"number": contract.number},
-        return_url="",
-        idempotency_key=f"abonent:{payment.public_id}",
-        metadata={"contract": contract.number, "payment": str(payment.public_id)},
-        save_method=False,
-        payment_method_id=method.provider_method_id,
+    """The charge of a saved card, with its 54-FZ receipt like any payment (kept on the
+    payment, so that asking again sends the same one), logged as a provider call."""
+    from .services import call_provider, receipt_for
+
+    contract = Contract.objects.select_related("subscriber").get(pk=payment.contract_id)
+    description = gettext("Autopay, contract %(number)s") % {"number": contract.number}
+    if not payment.receipt:
+        payment.receipt = receipt_for(contract, payment.amount, description)
+        Payment.objects.filter(pk=payment.pk).update(receipt=payment.receipt)
+    provider = get_provider(method.provider)
+    return call_provider(
+        provider.name,
+        "create",
+        payment,
+        {"amount": payment.amount, "description": description, "saved_method": method.pk},
+        lambda: provider.create(
+            amount=payment.amount,
+            description=description,
+            return_url="",
+            idempotency_key=f"abonent:{payment.public_id}",
+            metadata={"contract": contract.number, "payment": str(payment.public_id)},
+            save_method=False,
+            receipt=payment.receipt,
+            payment_method_id=method.provider_method_id,
+        ),
     )
 
 

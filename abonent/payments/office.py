@@ -26,7 +26,7 @@ from abonent.subscribers.models import Contract
 
 from .models import CashPayment, Payment, Refund
 from .providers import ProviderError, ProviderRefused, get_provider
-from .services import parse_amount
+from .services import call_provider, parse_amount
 
 logger = logging.getLogger("abonent.payments")
 
@@ -174,9 +174,15 @@ def settle_refund(refund_id: int) -> Refund:
         return record
     Refund.objects.filter(pk=record.pk).update(attempts=F("attempts") + 1)
     payment = record.payment
+    provider = get_provider(payment.provider)
+    key = record.entry.idempotency_key
     try:
-        provider_refund_id = get_provider(payment.provider).refund(
-            payment.provider_payment_id, record.amount, record.entry.idempotency_key
+        provider_refund_id = call_provider(
+            provider.name,
+            "refund",
+            payment,
+            {"amount": record.amount, "refund": record.pk, "key": key},
+            lambda: provider.refund(payment.provider_payment_id, record.amount, key),
         )
     except ProviderRefused as exc:
         return _refused(record.pk, str(exc))

@@ -73,9 +73,11 @@ def parse_amount(value: str | int, minimum: int | None = None) -> int:
     return kopecks
 
 
-def _call(
+def call_provider(
     provider: str, operation: str, payment: Payment | None, request: dict[str, Any], fn: Any
 ) -> Any:
+    """Run `fn` (one call to the provider) and keep a `ProviderCall` row of it: what was
+    asked, how it went, how long it took."""
     started = time.monotonic()
     row = ProviderCall(provider=provider, operation=operation, payment=payment, request=request)
     try:
@@ -92,6 +94,8 @@ def _call(
                 "amount": result.amount,
                 "cancellation_reason": result.cancellation_reason,
             }
+        elif isinstance(result, str):
+            row.response = {"id": result}
         return result
     finally:
         row.duration_ms = int((time.monotonic() - started) * 1000)
@@ -161,7 +165,7 @@ def start_payment(
     return_url = return_url.replace("{payment}", str(payment.public_id))
     payment.receipt = receipt_for(contract, kopecks, description)
     try:
-        created = _call(
+        created = call_provider(
             provider.name,
             "create",
             payment,
@@ -299,7 +303,7 @@ def refresh(payment: Payment, actor: Actor) -> str:
     """Ask the provider about a payment and apply the answer."""
     provider = get_provider(payment.provider)
     try:
-        state = _call(
+        state = call_provider(
             provider.name,
             "fetch",
             payment,

@@ -154,6 +154,41 @@ def test_saved_method_is_charged_without_confirmation(contract, yookassa):
 
 
 @pytest.mark.django_db
+def test_an_autopay_charge_carries_its_receipt_and_is_logged(contract, yookassa):
+    # 54-FZ: a saved card's charge is a payment like any other and needs its receipt.
+    from abonent.billing.services import post_entry
+    from abonent.payments import autopay
+    from abonent.payments.models import AutopayRule
+
+    first = start(contract, save=True)
+    yookassa.set_status(first.provider_payment_id, "succeeded")
+    services.refresh(first, Actor.system("job"))  # the card is saved, autopay on
+    post_entry(
+        contract.account.pk,
+        kind="charge",
+        amount=-460_00,
+        idempotency_key="c",
+        description="c",
+        actor=Actor.system(),
+    )  # 40 ₽ left: two days
+    calls = ProviderCall.objects.filter(operation="create").count()
+    rule = AutopayRule.objects.get(contract=contract)
+    assert autopay.charge_if_due(rule.pk, dt.date(2026, 11, 10)) == "charged"
+    body = yookassa.requests[-1][2]
+    assert body["payment_method_id"] == f"pm-{first.provider_payment_id}"
+    charge = Payment.objects.get(autopay_rule=rule)
+    assert charge.receipt["items"][0]["amount"]["value"] == f"{charge.amount / 100:.2f}"
+    assert body["receipt"]["customer"] == {"phone": "79001112233"}
+    item = body["receipt"]["items"][0]
+    assert item["amount"] == {"value": f"{charge.amount / 100:.2f}", "currency": "RUB"}
+    assert (item["payment_subject"], item["payment_mode"]) == ("service", "full_prepayment")
+    assert item["description"] == f"Автоплатёж, договор {contract.number}"
+    logged = list(ProviderCall.objects.filter(operation="create").order_by("pk"))
+    assert len(logged) == calls + 1
+    assert (logged[-1].payment, logged[-1].ok) == (charge, True)
+
+
+@pytest.mark.django_db
 def test_refund_through_the_api(contract, yookassa):
     payment = start(contract)
     yookassa.set_status(payment.provider_payment_id, "succeeded")
