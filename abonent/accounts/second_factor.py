@@ -35,9 +35,12 @@ def send_login_code(user: User, actor: Actor) -> otp.Issued:
     )
 
 
-def confirm_login_code(request_id: str, code: str, user_id: int) -> User:
+def confirm_login_code(request_id: str, code: str, user_id: int | None = None) -> User:
+    """The subscriber whose login code this is. The web passes the user its session
+    holds from the password step; the API has no session, and the request id it
+    answered the password with is that proof."""
     row = otp.verify(request_id, code, OneTimeCode.Purpose.LOGIN)
-    if row.user_id != user_id or row.user is None:
+    if row.user is None or (user_id is not None and row.user_id != user_id):
         raise ValidationFailed(fields={"code": [otp.BAD_CODE]})
     return row.user
 

@@ -4,9 +4,9 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Status
 
-from abonent.accounts import devices, otp, recovery, second_factor, tokens
+from abonent.accounts import devices, recovery, second_factor, tokens
 from abonent.accounts import services as accounts
-from abonent.accounts.models import OneTimeCode, User
+from abonent.accounts.models import User
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
 
@@ -74,10 +74,8 @@ def login(request: HttpRequest, payload: LoginIn) -> TokensOut | Status:
 
 @router.post("/login/verify", auth=None, response=TokensOut, url_name="auth_login_verify")
 def login_verify(request: HttpRequest, payload: LoginVerifyIn) -> TokensOut:
-    row = otp.verify(payload.request_id, payload.code, OneTimeCode.Purpose.LOGIN)
-    if row.user is None:
-        raise ValidationFailed(fields={"code": [otp.BAD_CODE]})
-    return _signed_in(request, row.user, _clean_device_name(payload.device_name))
+    user = second_factor.confirm_login_code(payload.request_id, payload.code)
+    return _signed_in(request, user, _clean_device_name(payload.device_name))
 
 
 @router.post(
