@@ -149,6 +149,25 @@ class AccessChange(models.Model):
         return f"{self.kind} {self.contract_id}: {self.result}"
 
 
+class PendingPush(models.Model):
+    """An access change the routers have not been told about yet: written in the
+    transaction of the change, deleted once the push job has run. A row that outlives
+    a few minutes means the job was never queued (Redis down at that moment) or died;
+    `retry_access_pushes` sends it then (an outbox)."""
+
+    contract_ids = models.JSONField()
+    reason = models.CharField(max_length=100)
+    relogin = models.CharField(max_length=12, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("access change not yet pushed")
+        verbose_name_plural = _("access changes not yet pushed")
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {len(self.contract_ids)} contract(s)"
+
+
 class RadiusAttribute(models.Model):
     """What FreeRADIUS reads per login when it authorises from the database
     (`radius_config --authorize sql`): the result of `radius.reply_for`, written by the

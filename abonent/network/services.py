@@ -9,6 +9,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from .models import PendingPush
+
 logger = logging.getLogger("abonent.network")
 
 
@@ -32,15 +34,18 @@ def apply_access(contract_ids: Iterable[int], reason: str, *, relogin: str = Rel
     if not ids:
         return
     grants.sync(ids)
+    pending = PendingPush.objects.create(contract_ids=ids, reason=reason[:100], relogin=relogin)
 
     def push() -> None:
         logger.info("access change for %d contract(s): %s", len(ids), reason)
         from .tasks import push_access
 
-        push_access(ids, reason, relogin)
+        push_access(ids, reason, relogin, pending=pending.pk)
 
     # robust: a queue (Redis) outage must not fail the committed change; the decision
-    # table is current, the session gets it at its next login.
+    # table is current, and the pending row is pushed by `retry_access_pushes` once the
+    # queue is back (a blocked subscriber's open session must not keep the internet, a
+    # paying one's must not stay in the walled garden until the next login).
     transaction.on_commit(push, robust=True)
 
 

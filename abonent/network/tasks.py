@@ -1,17 +1,19 @@
 import datetime as dt
+import logging
 from pathlib import Path
 
 from django.conf import settings
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from abonent.core import clock
 from abonent.subscribers.models import Contract
 
 from . import coa, grants, radius, retention
 from .detail import ingest_directory
-from .models import Session
+from .models import PendingPush, Session
 
+logger = logging.getLogger("abonent.network")
 STALE_AFTER = dt.timedelta(minutes=30)
 
 
@@ -19,13 +21,41 @@ RETRY_DELAYS = (30, 120, 600)  # seconds before the 2nd, 3rd and 4th push
 
 
 @db_task(retries=2, retry_delay=30)  # a crash in the push itself (the database)
-def push_access(contract_ids: list[int], reason: str, relogin: str = "", push: int = 1) -> None:
+def push_access(
+    contract_ids: list[int],
+    reason: str,
+    relogin: str = "",
+    push: int = 1,
+    pending: int | None = None,
+) -> None:
     """Tell the routers; the contracts whose NAS did not answer are pushed again later
-    (only those: the others already have the change)."""
+    (only those: the others already have the change). `pending`: the outbox row of the
+    change (`PendingPush`), done once this push has run."""
     changes = coa.push(contract_ids, reason, relogin)
+    if pending is not None:
+        PendingPush.objects.filter(pk=pending).delete()
     again = sorted({c.contract_id for c in changes if c.result in coa.UNANSWERED})
     if again and push <= len(RETRY_DELAYS):
         push_access.schedule(args=(again, reason, relogin, push + 1), delay=RETRY_DELAYS[push - 1])
+
+
+# Longer than a push takes (a silent NAS costs seconds): a younger row may be in hand.
+PUSH_OVERDUE_AFTER = dt.timedelta(minutes=2)
+
+
+@db_periodic_task(crontab(minute="*/2"))
+@lock_task("retry-access-pushes")
+def retry_access_pushes() -> None:
+    """Access changes whose push job never ran (the queue was down when they committed,
+    or the job died) are pushed now, oldest first."""
+    overdue = PendingPush.objects.filter(created_at__lt=clock.now() - PUSH_OVERDUE_AFTER).order_by(
+        "pk"
+    )
+    for row in overdue:
+        try:
+            push_access.call_local(row.contract_ids, row.reason, row.relogin, pending=row.pk)
+        except Exception:  # one bad row must not starve the others
+            logger.exception("access push %s failed; it stays pending", row.pk)
 
 
 @db_periodic_task(crontab(minute="*/10"))

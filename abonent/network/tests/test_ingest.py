@@ -1,5 +1,7 @@
 """Hostile and broken accounting never crashes the ingest or corrupts the totals."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -303,3 +305,61 @@ def test_credentials_are_not_deleted_in_the_admin(lab, staff_user):
     )
     assert response.status_code == 403
     assert Credential.objects.filter(pk=credential.pk).exists()
+
+
+def test_an_access_change_committed_while_the_queue_is_down_is_pushed_later(
+    lab, monkeypatch, django_capture_on_commit_callbacks, time_machine
+):
+    """The change commits (the decision table is current); the job that tells the
+    routers could not be queued. The outbox row is pushed by the sweep once the queue is
+    back: the open session gets its CoA, once."""
+    from django.db import transaction
+
+    from abonent.network import coa, services, tasks
+    from abonent.network.models import PendingPush
+
+    time_machine.move_to("2026-11-27 12:00:00+00:00", tick=False)
+    sent: list[int] = []
+
+    def send(session, code, attrs):
+        sent.append(code)
+        return "ack", 1
+
+    monkeypatch.setattr(coa, "_send", send)
+    acct("Start", session="open")
+    queue = tasks.push_access
+
+    def queue_down(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks, "push_access", queue_down)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.apply_access([lab.pk], "tariff changed")
+    assert sent == []
+    assert PendingPush.objects.get().contract_ids == [lab.pk]
+
+    monkeypatch.setattr(tasks, "push_access", queue)  # Redis is back
+    tasks.retry_access_pushes.call_local()  # too young: its own job may be running
+    assert sent == []
+    time_machine.shift(dt.timedelta(minutes=3))
+    tasks.retry_access_pushes.call_local()
+    assert sent == [43]  # a CoA-Request
+    assert not PendingPush.objects.exists()
+    tasks.retry_access_pushes.call_local()
+    assert sent == [43]
+
+
+def test_a_pushed_change_leaves_nothing_pending(
+    lab, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from abonent.network import coa, services
+    from abonent.network.models import PendingPush
+
+    monkeypatch.setattr(coa, "_send", lambda session, code, attrs: ("ack", 1))
+    acct("Start", session="open")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.apply_access([lab.pk], "tariff changed")
+    assert AccessChange.objects.filter(kind="coa", result="ack").count() == 1
+    assert not PendingPush.objects.exists()
