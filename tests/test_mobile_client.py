@@ -17,7 +17,7 @@ from abonent_app.api import ApiClient, ApiError
 from abonent_app.app import AbonentApp
 
 from abonent.billing.models import TariffChange
-from abonent.catalog.models import Tariff
+from abonent.catalog.models import Tariff, TariffPrice
 from abonent.support.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,9 +29,10 @@ def press(app: AbonentApp, button_id: str) -> None:
 
 def test_the_app_from_first_login_to_logout(live_server, make_contract, tariff):
     new = make_contract(keep_initial=True)  # the password printed in the contract
-    Tariff.objects.create(
+    fast = Tariff.objects.create(
         code="fast", name="Быстрый 500", monthly_price=800_00, speed_in_mbps=500, speed_out_mbps=500
     )
+    TariffPrice.objects.create(tariff=fast, monthly_price=850_00, valid_from="2099-01-01")
     app = AbonentApp("Абонент", "ru.abonent.cabinet", server=live_server.url)
 
     app.number.value, app.password.value = new.contract.number, "wrong"
@@ -50,6 +51,7 @@ def test_the_app_from_first_login_to_logout(live_server, make_contract, tariff):
     app.tariff_choice.value = next(i for i in app.tariff_choice.items if i.name == "Быстрый 500")
     press(app, "preview")
     assert "800.00 ₽" in app.preview.text
+    assert "с 2099-01-01 — 850.00 ₽" in app.preview.text  # the announced price
     press(app, "change")
     assert TariffChange.objects.filter(contract=new.contract, to_tariff__code="fast").exists()
 

@@ -193,6 +193,13 @@ class TariffChangeIn(StrictIn):
     tariff_id: int
 
 
+class PriceChangeOut(Schema):
+    """A price of the tariff already announced to its subscribers (monthly, before add-ons)."""
+
+    valid_from: dt.date
+    monthly_price: MoneyOut
+
+
 class TariffChangePreviewOut(Schema):
     tariff_id: int
     immediate: bool
@@ -202,6 +209,7 @@ class TariffChangePreviewOut(Schema):
     fee: MoneyOut
     new_monthly_price: MoneyOut
     days_left_after: int | None
+    price_change: PriceChangeOut | None = None
 
 
 class TariffChangeOut(Schema):

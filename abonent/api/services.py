@@ -23,6 +23,7 @@ from .schemas import (
     AddOnPreviewOut,
     CatalogTariffOut,
     MoneyOut,
+    PriceChangeOut,
     PromisedPaymentIn,
     PromisedPaymentOut,
     StatementLineOut,
@@ -91,6 +92,14 @@ def tariff_change_preview(request: HttpRequest, payload: TariffChangeIn) -> Tari
         fee=rub(plan.fee),
         new_monthly_price=rub(plan.new_monthly_price),
         days_left_after=plan.days_left_after,
+        price_change=(
+            PriceChangeOut(
+                valid_from=plan.price_change.valid_from,
+                monthly_price=rub(plan.price_change.monthly_price),
+            )
+            if plan.price_change is not None
+            else None
+        ),
     )
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from abonent.accounts.permissions import require_action
 from abonent.catalog.models import Audience, Tariff
+from abonent.catalog.services import next_price
 from abonent.core import audit, clock, phones
 from abonent.core.context import Actor
 from abonent.core.errors import DomainError, Throttled, ValidationFailed
@@ -383,6 +384,11 @@ def sign_contract(application_id: int, actor: Actor, *, tariff_id: int | None = 
     application.contract = new.contract
     application.tariff = tariff
     _move(application, Stage.SIGNED, actor, number=new.contract.number)
+    upcoming = next_price(tariff, clock.today())
+    if upcoming is not None:  # announced to the tariff's subscribers before this one joined
+        from abonent.notifications.mass import tell_of_announced_price
+
+        tell_of_announced_price(new.contract, upcoming)
     return Signed(application, new)
 
 

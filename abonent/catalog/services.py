@@ -32,6 +32,13 @@ def price_on(tariff: Tariff, day: dt.date) -> int:
     return tariff.monthly_price if row is None else row
 
 
+def next_price(tariff: Tariff, day: dt.date) -> TariffPrice | None:
+    """The tariff's next scheduled price after `day`, if one is announced."""
+    return (
+        TariffPrice.objects.filter(tariff=tariff, valid_from__gt=day).order_by("valid_from").first()
+    )
+
+
 def prices_on(day: dt.date) -> dict[int, int]:
     """Every tariff's price on `day` in two queries (billing runs use it)."""
     prices = dict(Tariff.objects.values_list("id", "monthly_price"))

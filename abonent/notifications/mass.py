@@ -20,7 +20,7 @@ from django.utils.translation import gettext, ngettext
 
 from abonent.accounts.permissions import require_action
 from abonent.catalog import services as catalog
-from abonent.catalog.models import Tariff
+from abonent.catalog.models import Tariff, TariffPrice
 from abonent.core import audit, clock
 from abonent.core.context import Actor
 from abonent.core.errors import NotFound, ValidationFailed
@@ -246,6 +246,20 @@ def _once(key: str | None, start: Callable[[], MassOperation]) -> MassOperation:
         if existing is None:
             raise
         return existing
+
+
+def tell_of_announced_price(contract: Contract, upcoming: TariffPrice) -> None:
+    """A subscriber who joins a tariff after its price change was announced gets the
+    notice its subscribers had (once per contract and change)."""
+    tariff = upcoming.tariff
+    before = catalog.price_on(tariff, upcoming.valid_from - dt.timedelta(days=1))
+    notifications.send_sms(
+        contract.subscriber.phone,
+        catalog.price_notice(tariff, before, upcoming.monthly_price, upcoming.valid_from),
+        kind="price_change",
+        contract_id=contract.pk,
+        dedupe_key=f"price-notice:{contract.pk}:{upcoming.pk}",
+    )
 
 
 def start_price_change(

@@ -48,6 +48,17 @@ def turbo(db):
     )
 
 
+def test_the_preview_tells_of_an_announced_price(api, turbo):
+    from abonent.catalog.models import TariffPrice
+
+    TariffPrice.objects.create(tariff=turbo, monthly_price=990_00, valid_from="2027-01-01")
+    preview = api("post", "/api/v1/tariff-changes/preview", {"tariff_id": turbo.pk}).json()
+    assert preview["price_change"] == {
+        "valid_from": "2027-01-01",
+        "monthly_price": {"amount": 990_00, "currency": "RUB"},
+    }
+
+
 def test_tariffs_mark_the_current_one(api, contract, turbo):
     Tariff.objects.create(
         code="old", name="Old", monthly_price=1, speed_in_mbps=1, speed_out_mbps=1, is_archived=True
@@ -60,6 +71,7 @@ def test_preview_then_change_with_an_idempotency_key(api, contract, turbo):
     preview = api("post", "/api/v1/tariff-changes/preview", {"tariff_id": turbo.pk}).json()
     assert preview["immediate"] is True
     assert preview["new_monthly_price"] == {"amount": 900_00, "currency": "RUB"}
+    assert preview["price_change"] is None
     no_key = api("post", "/api/v1/tariff-changes", {"tariff_id": turbo.pk})
     assert no_key.status_code == 400
     first = api(

@@ -153,6 +153,30 @@ def test_fifty_applications_from_one_address_in_a_minute(register):
     assert Application.objects.count() == 3
 
 
+def test_a_contract_signed_after_a_price_change_was_announced_is_told(
+    register, staff_user, make_contract
+):
+    from abonent.accounts.models import User
+    from abonent.catalog.models import TariffPrice
+    from abonent.notifications.models import Message
+
+    staff_user.role = User.Role.MANAGER
+    staff_user.save()
+    staff = Actor(user=staff_user, channel="admin")
+    a = submit().application
+    services.move(a.pk, Stage.FEASIBLE, staff)
+    services.move(a.pk, Stage.CALLED, staff)
+    tariff = make_contract().contract.tariff
+    TariffPrice.objects.create(
+        tariff=tariff,
+        monthly_price=tariff.monthly_price + 50_00,
+        valid_from=clock.today() + dt.timedelta(days=40),
+    )
+    signed = services.sign_contract(a.pk, staff, tariff_id=tariff.pk)
+    notice = Message.objects.get(kind="price_change")
+    assert (notice.contract_id, notice.to) == (signed.new.contract.pk, a.phone)
+
+
 def test_the_pipeline_to_a_working_contract(register, staff_user, make_contract):
     from abonent.accounts.models import User
 

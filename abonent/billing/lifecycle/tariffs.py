@@ -10,8 +10,15 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from abonent.accounts.permissions import allow_on_behalf
-from abonent.catalog.models import Audience, BillingPolicy, ChangeRule, ChargingMode, Tariff
-from abonent.catalog.services import price_on
+from abonent.catalog.models import (
+    Audience,
+    BillingPolicy,
+    ChangeRule,
+    ChargingMode,
+    Tariff,
+    TariffPrice,
+)
+from abonent.catalog.services import next_price, price_on
 from abonent.core import audit, clock
 from abonent.core.context import Actor
 from abonent.core.errors import ValidationFailed
@@ -51,6 +58,9 @@ class TariffChangePlan:
     fee: int
     new_monthly_price: int
     days_left_after: int | None
+    # A price change of the new tariff already announced to its subscribers: whoever
+    # joins now is told before confirming, and by SMS with the change.
+    price_change: TariffPrice | None = None
 
 
 def plan_tariff_change(
@@ -119,8 +129,11 @@ def plan_tariff_change(
         charge_today=charge_today,
         refund_today=refund_today,
         fee=tariff.change_fee,
-        new_monthly_price=new_price + addons_total,
+        # the price the month it takes effect begins with (a deferred change may start
+        # on the day an announced price does)
+        new_monthly_price=price_on(tariff, effective) + addons_total,
         days_left_after=outlook.days_left,
+        price_change=next_price(tariff, today),
     )
 
 
@@ -195,6 +208,10 @@ def change_tariff(
     )
     if plan.immediate:
         apply_change(change, actor)
+    if plan.price_change is not None:
+        from abonent.notifications.mass import tell_of_announced_price
+
+        tell_of_announced_price(contract, plan.price_change)
     return change
 
 

@@ -79,6 +79,53 @@ def test_downgrade_is_scheduled_and_can_be_cancelled(contract, cheaper):
     assert change.status == "cancelled"
 
 
+def test_joining_a_tariff_after_its_price_change_was_announced(
+    contract, cheaper, django_capture_on_commit_callbacks
+):
+    """Its subscribers were told 30 days ahead; whoever switches to it later sees the
+    coming price before confirming and gets the same notice, once."""
+    from abonent.catalog.models import TariffPrice
+    from abonent.notifications.models import Message
+
+    announced = TariffPrice.objects.create(
+        tariff=cheaper, monthly_price=350_00, valid_from=dt.date(2027, 1, 1)
+    )
+    plan = lifecycle.plan_tariff_change(reload(contract), cheaper.pk)
+    assert plan.price_change == announced
+    assert plan.new_monthly_price == 300_00  # December, when the change takes effect
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.change_tariff(contract.pk, cheaper.pk, ME, "k1")
+    notice = Message.objects.get(kind="price_change", contract_id=contract.pk)
+    assert notice.to == contract.subscriber.phone
+    for part in ("01.01.2027", "350,00", "300,00"):  # the date, the new and the old price
+        assert part in notice.text
+    from abonent.notifications.mass import tell_of_announced_price
+
+    tell_of_announced_price(reload(contract), announced)  # once per contract and change
+    assert Message.objects.filter(kind="price_change").count() == 1
+
+
+def test_a_deferred_change_shows_the_price_of_the_month_it_starts(contract, cheaper):
+    from abonent.catalog.models import TariffPrice
+
+    TariffPrice.objects.create(
+        tariff=cheaper, monthly_price=250_00, valid_from=dt.date(2026, 12, 1)
+    )
+    plan = lifecycle.plan_tariff_change(reload(contract), cheaper.pk)
+    assert plan.effective_date == dt.date(2026, 12, 1)
+    assert plan.new_monthly_price == 250_00
+    assert plan.price_change is not None
+    assert plan.price_change.valid_from == dt.date(2026, 12, 1)
+
+
+def test_no_price_change_announced_no_notice(contract, cheaper):
+    from abonent.notifications.models import Message
+
+    assert lifecycle.plan_tariff_change(reload(contract), cheaper.pk).price_change is None
+    lifecycle.change_tariff(contract.pk, cheaper.pk, ME, "k1")
+    assert not Message.objects.filter(kind="price_change").exists()
+
+
 def test_scheduled_change_takes_effect_with_the_run(contract, cheaper):
     lifecycle.change_tariff(contract.pk, cheaper.pk, ME, "k1")
     pay(contract, 1000_00)

@@ -39,6 +39,19 @@ def test_change_tariff_preview_then_confirm_once(subscriber_client, funded):
     assert funded.tariff == turbo
 
 
+def test_the_tariff_page_tells_of_an_announced_price(subscriber_client, funded):
+    from abonent.catalog.models import TariffPrice
+
+    turbo = Tariff.objects.create(
+        code="turbo", name="Турбо", monthly_price=900_00, speed_in_mbps=500, speed_out_mbps=500
+    )
+    TariffPrice.objects.create(tariff=turbo, monthly_price=990_00, valid_from="2027-01-01")
+    page = subscriber_client.get(f"/services/tariff/{turbo.pk}/").content.decode()
+    announced = page.split('data-testid="price-change">')[1].split("</dd>")[0]
+    assert "1 января 2027" in announced
+    assert "990,00" in announced
+
+
 def test_suspension_form_previews_and_refuses_bad_dates(subscriber_client, funded):
     subscriber_client.cookies["abonent_language"] = "ru"
     bad = subscriber_client.post(

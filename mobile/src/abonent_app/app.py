@@ -205,9 +205,14 @@ class AbonentApp(toga.App):
         plan = self._guard(lambda: self.api.preview_tariff(self._tariff_id()))
         if plan:
             when = "сейчас" if plan["immediate"] else plan["effective_date"]
-            self.preview.text = (
-                f"С {when}: {plan['new_monthly_price']['amount'] / 100:.2f} ₽ в месяц"
-            )
+            text = f"С {when}: {plan['new_monthly_price']['amount'] / 100:.2f} ₽ в месяц"
+            announced = plan.get("price_change")
+            if announced:  # told to the tariff's subscribers already; the joiner sees it too
+                text += (
+                    f"\nОбъявлено изменение цены: с {announced['valid_from']} — "
+                    f"{announced['monthly_price']['amount'] / 100:.2f} ₽ в месяц"
+                )
+            self.preview.text = text
 
     def _tariff_id(self) -> int:
         return int(getattr(self.tariff_choice.value, "id", 0))
