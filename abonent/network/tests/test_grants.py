@@ -134,3 +134,57 @@ def test_a_credential_edited_in_the_back_office_is_what_freeradius_reads(contrac
     # Not a number: the admin's "not found", never a 500.
     url = "/staff/admin/subscribers/contract/abc/temporary-password/"
     assert client.get(url).status_code in (302, 404)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_of_one_contract_take_turns(contract):
+    """Two changes of one contract at once through different rows: its tariff's speed
+    raised (the tariff row) while the contract is blocked (its own row). Neither sees
+    the other's uncommitted work; without the lock both would replace the speed row
+    they saw and the table would end with two speeds for one router."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from abonent.catalog.models import Tariff
+
+    a_synced, b_started = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def raise_speed() -> None:
+        try:
+            with transaction.atomic():
+                Tariff.objects.filter(pk=contract.tariff_id).update(speed_in_mbps=500)
+                grants.sync([contract.pk])
+                a_synced.set()
+                b_started.wait(5)
+                threading.Event().wait(0.5)  # B is inside its sync now, if it can be
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def block() -> None:
+        try:
+            a_synced.wait(5)
+            with transaction.atomic():
+                Contract.objects.filter(pk=contract.pk).update(status=Contract.Status.BLOCKED_DEBT)
+                b_started.set()
+                grants.sync([contract.pk])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=raise_speed), threading.Thread(target=block)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    rates = sorted(row for row in table(contract) if row[2] in ("Mikrotik-Rate-Limit", "Filter-Id"))
+    assert rates == [
+        ("accel", "reply", "Filter-Id", '"512/512"'),
+        ("mikrotik", "reply", "Mikrotik-Rate-Limit", '"512k/512k"'),
+    ]
+    assert_in_step()
