@@ -23,13 +23,13 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import translation
 
-from abonent.catalog.models import AddOn, BillingPolicy, ChargingMode
+from abonent.catalog.models import AddOn, BillingPolicy
 from abonent.catalog.services import prices_on, sync_current_prices
 from abonent.core import clock
 from abonent.core.context import Actor
 from abonent.subscribers.models import Contract, ContractAddOn
 
-from . import lifecycle, notices
+from . import keys, lifecycle, notices
 from .models import Account, BillingRun, LedgerEntry
 from .rules import charge_amount, days_in_month
 
@@ -44,19 +44,6 @@ class BatchResult:
     amount: int = 0  # kopecks charged (positive)
     blocked: int = 0
     reminders: int = 0
-
-
-def tariff_key(number: str, day: dt.date, mode: str) -> str:
-    return (
-        f"sub:{number}:{day:%Y-%m-%d}"
-        if mode == ChargingMode.DAILY
-        else f"sub:{number}:{day:%Y-%m}"
-    )
-
-
-def addon_key(number: str, code: str, day: dt.date, mode: str) -> str:
-    period = f"{day:%Y-%m-%d}" if mode == ChargingMode.DAILY else f"{day:%Y-%m}"
-    return f"addon:{number}:{code}:{period}"
 
 
 def _amount_sql(price: str) -> str:
@@ -183,7 +170,7 @@ def _charge_batch_generic(day: dt.date, lo: int, hi: int, prices: dict[int, int]
                     c.account.pk,
                     c.account.currency,
                     amount,
-                    tariff_key(c.number, day, mode),
+                    keys.subscription(c.number, day, mode),
                     c.tariff.name,
                 )
             )
@@ -213,7 +200,7 @@ def _charge_batch_generic(day: dt.date, lo: int, hi: int, prices: dict[int, int]
                 c.account.pk,
                 c.account.currency,
                 charge_amount(price, day, mode),
-                addon_key(c.number, addon.code, day, mode),
+                keys.addon(c.number, addon.code, day, mode),
                 addon.name,
             )
         )

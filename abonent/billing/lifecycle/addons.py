@@ -18,6 +18,7 @@ from abonent.network.radius import STATIC_IP_ADDON
 from abonent.network.services import Relogin, apply_access
 from abonent.subscribers.models import Contract, ContractAddOn
 
+from .. import keys
 from ..models import LedgerEntry
 from ..rules import days_in_month
 from ..services import lock_account, post_entry
@@ -81,8 +82,8 @@ def _paid_this_month(contract: Contract, addon: AddOn, today: dt.date) -> int:
         "pk", flat=True
     )
     own = LedgerEntry.objects.filter(
-        Q(idempotency_key__startswith=f"addon:{contract.number}:{addon.code}:")
-        | Q(idempotency_key__in=[f"addon-refund:{pk}" for pk in links]),
+        Q(idempotency_key__startswith=keys.addon_prefix(contract.number, addon.code))
+        | Q(idempotency_key__in=[keys.addon_refund(pk) for pk in links]),
         account_id=contract.account.pk,
         effective_date__gte=today.replace(day=1),
         effective_date__lte=today,
@@ -108,12 +109,12 @@ def set_addon(contract_id: int, addon_id: int, connect: bool, actor: Actor) -> A
             # The month's key is the one the billing run checks, so the first charge of
             # the month takes it; a reconnect within the month is a charge of its own
             # (its disconnect refunds by link, so reusing the key would refund unpaid days).
-            month_key = f"addon:{contract.number}:{addon.code}:{today:%Y-%m}"
+            month_key = keys.addon(contract.number, addon.code, today, ChargingMode.MONTHLY)
             key = (
                 month_key
                 if addon.billing == AddOn.Billing.RECURRING
                 and not LedgerEntry.objects.filter(idempotency_key=month_key).exists()
-                else f"addon:{contract.number}:{addon.code}:link:{link.pk}"
+                else keys.addon_link(contract.number, addon.code, link.pk)
             )
             post_entry(
                 account_id,
@@ -138,7 +139,7 @@ def set_addon(contract_id: int, addon_id: int, connect: bool, actor: Actor) -> A
                 account_id,
                 kind=LedgerEntry.Kind.REFUND,
                 amount=plan.refund_today,
-                idempotency_key=f"addon-refund:{link.pk}",
+                idempotency_key=keys.addon_refund(link.pk),
                 description=addon.name,
                 actor=actor,
             )

@@ -25,6 +25,7 @@ from abonent.core.errors import ValidationFailed
 from abonent.network.services import apply_access
 from abonent.subscribers.models import Contract
 
+from .. import keys
 from ..models import LedgerEntry, TariffChange
 from ..rules import first_of_next_month
 from ..services import lock_account, post_entry
@@ -138,7 +139,8 @@ def plan_tariff_change(
 
 
 def _month_charged(contract: Contract, day: dt.date) -> bool:
-    return LedgerEntry.objects.filter(idempotency_key=f"sub:{contract.number}:{day:%Y-%m}").exists()
+    key = keys.subscription(contract.number, day, ChargingMode.MONTHLY)
+    return LedgerEntry.objects.filter(idempotency_key=key).exists()
 
 
 @transaction.atomic
@@ -182,7 +184,7 @@ def change_tariff(
         )
     if plan.charge_today:
         key = (
-            f"sub:{contract.number}:{today:%Y-%m}"
+            keys.subscription(contract.number, today, ChargingMode.MONTHLY)
             if not _month_charged(contract, today)
             else f"change:{change.pk}:charge"
         )

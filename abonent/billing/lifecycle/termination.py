@@ -23,6 +23,7 @@ from abonent.core.money import Money
 from abonent.network.services import apply_access
 from abonent.subscribers.models import Contract, ContractAddOn
 
+from .. import keys
 from ..models import Account, LedgerEntry, PromisedPayment, Suspension, TariffChange
 from ..rules import daily_charge, days_in_month, first_of_next_month
 from ..services import lock_account, post_entry
@@ -194,8 +195,6 @@ def _refund_line(key: str, name: str, amount: int, on: dt.date) -> SettlementLin
 
 
 def _tariff_lines(contract: Contract, today: dt.date, on: dt.date) -> list[SettlementLine]:
-    from ..run import tariff_key
-
     tariff = contract.tariff
     price = _price_history(tariff, on)
     mode = tariff.charging_mode
@@ -203,7 +202,7 @@ def _tariff_lines(contract: Contract, today: dt.date, on: dt.date) -> list[Settl
     if mode == ChargingMode.DAILY:
         if not in_service:
             return []  # nothing accrues while blocked or suspended
-        key = tariff_key(contract.number, today, mode)
+        key = keys.subscription(contract.number, today, mode)
         return _daily_lines(
             key,
             f"termination:{contract.pk}:charge:tariff",
@@ -217,9 +216,9 @@ def _tariff_lines(contract: Contract, today: dt.date, on: dt.date) -> list[Settl
     # the month, under the run's key); the unused rest after `on` is given back.
     lines: list[SettlementLine] = []
     months = _months(today, on)
-    charged = _charged([tariff_key(contract.number, start, mode) for start, _end in months])
+    charged = _charged([keys.subscription(contract.number, start, mode) for start, _end in months])
     for start, end in months:
-        key = tariff_key(contract.number, start, mode)
+        key = keys.subscription(contract.number, start, mode)
         # What the month's charge took and from which day it covered the month: the
         # unused part is refunded from that, not at whatever the price is today.
         paid, covered_from = 0, start
@@ -250,8 +249,6 @@ def _addon_lines(
 ) -> list[SettlementLine]:
     """Charges due for a recurring add-on up to `on` (or up to its own disconnection, if
     it is already disconnected from a later day), and its unused prepaid rest."""
-    from ..run import addon_key
-
     addon = link.addon
     mode = contract.tariff.charging_mode
     price = _addon_price(contract, addon)
@@ -263,7 +260,7 @@ def _addon_lines(
         if price is None:
             return []
         fixed = price
-        key = addon_key(contract.number, addon.code, first, mode)
+        key = keys.addon(contract.number, addon.code, first, mode)
         return _daily_lines(
             key,
             f"termination:{contract.pk}:charge:addon:{addon.code}",
@@ -274,13 +271,13 @@ def _addon_lines(
             _charged([key]),
         )
     lines: list[SettlementLine] = []
-    link_key = f"addon:{contract.number}:{addon.code}:link:{link.pk}"
+    link_key = keys.addon_link(contract.number, addon.code, link.pk)
     months = _months(first, last)
     charged = _charged(
-        [link_key, *(addon_key(contract.number, addon.code, s, mode) for s, _e in months)]
+        [link_key, *(keys.addon(contract.number, addon.code, s, mode) for s, _e in months)]
     )
     for start, end in months:
-        key = addon_key(contract.number, addon.code, start, mode)
+        key = keys.addon(contract.number, addon.code, start, mode)
         # A reconnection within a month was charged under the link's own key.
         if link_key in charged and start.replace(day=1) == link.connected_on.replace(day=1):
             key = link_key
@@ -291,7 +288,7 @@ def _addon_lines(
         if paid and link.disconnected_on is None and end < _month_end(end):
             # As `set_addon` does on a disconnection (same key), never more than was paid.
             refund = min(rest_of_month(addon.price, end + dt.timedelta(days=1)), paid)
-            lines.append(_refund_line(f"addon-refund:{link.pk}", addon.name, refund, on))
+            lines.append(_refund_line(keys.addon_refund(link.pk), addon.name, refund, on))
     return lines
 
 

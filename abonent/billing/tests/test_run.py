@@ -172,3 +172,25 @@ def test_bill_command(contract, capsys):
     assert LedgerEntry.objects.filter(kind="charge").count() == 1
     with pytest.raises(Exception, match="--date"):
         call_command("bill", "--date", "10.11.2026", verbosity=0)
+
+
+@pytest.mark.parametrize("mode", ["daily", "monthly"])
+def test_the_runs_keys_are_the_ones_everyone_else_looks_up(contract, mode):
+    # The run builds its keys in SQL; tariff and add-on changes, refunds and the
+    # termination settlement look the same charges up through `billing.keys`.
+    from abonent.billing import keys
+
+    contract.tariff.charging_mode = mode
+    contract.tariff.save()
+    tv = AddOn.objects.create(code="tv", name="TV", price=300_00)
+    ContractAddOn.objects.create(contract=contract, addon=tv, connected_on=DAY)
+    pay(contract, 2000_00, "p")
+    run_billing(DAY)
+    charged = set(
+        LedgerEntry.objects.filter(kind="charge").values_list("idempotency_key", flat=True)
+    )
+    assert charged == {
+        keys.subscription(contract.number, DAY, mode),
+        keys.addon(contract.number, "tv", DAY, mode),
+    }
+    assert all(k.startswith(keys.addon_prefix(contract.number, "tv")) for k in charged if "tv" in k)
