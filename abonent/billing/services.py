@@ -148,6 +148,19 @@ def reverse_entry(entry_id: int, reason: str, actor: Actor) -> Posted:
     entry = LedgerEntry.objects.filter(pk=entry_id).select_related("account").first()
     if entry is None:
         raise NotFound()
+    if entry.kind == LedgerEntry.Kind.REFUND and entry.idempotency_key.startswith("refund:"):
+        # A card refund is settled by the payment service's answer (payments.office):
+        # reversing its debit by hand would return the money twice.
+        raise ValidationFailed(
+            fields={
+                "entry": [
+                    _(
+                        "A card refund is not reversed by hand: a refusal of the payment "
+                        "service reverses it."
+                    )
+                ]
+            }
+        )
     lock_account(entry.account.contract_id)
     return post_entry(
         entry.account_id,

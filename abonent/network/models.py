@@ -159,6 +159,9 @@ class PendingPush(models.Model):
     reason = models.CharField(max_length=100)
     relogin = models.CharField(max_length=12, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Taken by the job or the sweep that pushes it, so a slow queue does not get it
+    # pushed twice (a second Disconnect would end the session the first one renewed).
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("access change not yet pushed")

@@ -3,6 +3,7 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Q
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
@@ -31,7 +32,14 @@ def push_access(
     """Tell the routers; the contracts whose NAS did not answer are pushed again later
     (only those: the others already have the change). `pending`: the outbox row of the
     change (`PendingPush`), done once this push has run."""
-    changes = coa.push(contract_ids, reason, relogin)
+    if pending is not None and not _claim(pending):
+        return  # pushed, or being pushed, by the sweep
+    try:
+        changes = coa.push(contract_ids, reason, relogin)
+    except Exception:
+        if pending is not None:  # free for this job's retry or the sweep
+            PendingPush.objects.filter(pk=pending).update(claimed_at=None)
+        raise
     if pending is not None:
         PendingPush.objects.filter(pk=pending).delete()
     again = sorted({c.contract_id for c in changes if c.result in coa.UNANSWERED})
@@ -41,6 +49,19 @@ def push_access(
 
 # Longer than a push takes (a silent NAS costs seconds): a younger row may be in hand.
 PUSH_OVERDUE_AFTER = dt.timedelta(minutes=2)
+# A claim older than this was a push that died: the row is taken again.
+CLAIM_LAPSES_AFTER = dt.timedelta(minutes=10)
+
+
+def _claim(pending: int) -> bool:
+    """Take the outbox row for this push; False if it is gone (pushed) or another push
+    has it."""
+    now = clock.now()
+    return bool(
+        PendingPush.objects.filter(pk=pending)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LAPSES_AFTER))
+        .update(claimed_at=now)
+    )
 
 
 @db_periodic_task(crontab(minute="*/2"))
@@ -48,11 +69,12 @@ PUSH_OVERDUE_AFTER = dt.timedelta(minutes=2)
 def retry_access_pushes() -> None:
     """Access changes whose push job never ran (the queue was down when they committed,
     or the job died) are pushed now, oldest first."""
-    overdue = PendingPush.objects.filter(created_at__lt=clock.now() - PUSH_OVERDUE_AFTER).order_by(
-        "pk"
+    now = clock.now()
+    overdue = PendingPush.objects.filter(created_at__lt=now - PUSH_OVERDUE_AFTER).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LAPSES_AFTER)
     )
-    for row in overdue:
-        try:
+    for row in overdue.order_by("pk"):
+        try:  # the job queued with the change, if it comes later, finds the row taken
             push_access.call_local(row.contract_ids, row.reason, row.relogin, pending=row.pk)
         except Exception:  # one bad row must not starve the others
             logger.exception("access push %s failed; it stays pending", row.pk)

@@ -27,6 +27,8 @@ class CashForm(AmountForm):
 
 class RefundForm(AmountForm):
     reason = forms.CharField(label=_("Reason"), max_length=300)
+    # As for cash: the same form sent twice (or again after an error page) is one refund.
+    key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
 def _show_errors(form: forms.Form, exc: DomainError) -> None:
@@ -63,6 +65,7 @@ class PaymentAdmin(ReadOnlyAdmin):
                     form.cleaned_data["amount"],
                     form.cleaned_data["reason"],
                     Actor.from_request(request, "admin"),
+                    key=str(form.cleaned_data["key"]),
                 )
             except DomainError as exc:
                 _show_errors(form, exc)

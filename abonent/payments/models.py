@@ -186,12 +186,15 @@ class Refund(models.Model):
         PENDING = "pending", _("Waiting for the payment service")
         DONE = "done", _("Refunded")
         REFUSED = "refused", _("Refused by the payment service")
+        # No answer within the day the provider keeps a key: asking again could refund
+        # twice, so staff check it in the provider's dashboard.
+        UNCONFIRMED = "unconfirmed", _("Not confirmed: check in the provider's dashboard")
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.BigIntegerField(_("amount, kopecks"))
     reason = models.CharField(_("reason"), max_length=300)
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
     )
     provider_refund_id = models.CharField(max_length=100, blank=True)
     entry = models.OneToOneField(
@@ -205,6 +208,8 @@ class Refund(models.Model):
         related_name="refund_reversed",
     )
     attempts = models.PositiveIntegerField(_("provider calls"), default=0)
+    # The form's own key: a double submit or a resubmit books the refund once.
+    request_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

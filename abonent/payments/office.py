@@ -26,7 +26,7 @@ from abonent.subscribers.models import Contract
 
 from .models import CashPayment, Payment, Refund
 from .providers import ProviderError, ProviderRefused, get_provider
-from .services import call_provider, parse_amount
+from .services import call_provider, parse_amount, refund_receipt
 
 logger = logging.getLogger("abonent.payments")
 
@@ -104,13 +104,16 @@ class RefundRefused(DomainError):
     )
 
 
-def refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Refund:
+def refund(
+    payment_id: int, amount: str | int, reason: str, actor: Actor, key: str | None = None
+) -> Refund:
     """Return money paid by card: book it (the balance is debited at once, a refund
     entry, never an edit of the payment), then ask the provider — with no transaction
     open, so no lock waits on its answer. Refused, the debit is reversed and
     RefundRefused raised; unanswered, the refund is returned pending and
-    `retry_pending_refunds` asks again with the same key."""
-    record = _book_refund(payment_id, amount, reason, actor)
+    `retry_pending_refunds` asks again with the same key. `key` (the form's): the
+    same key again returns the refund it booked instead of booking another."""
+    record = _book_refund(payment_id, amount, reason, actor, key)
     settled = settle_refund(record.pk)
     if settled.status == Refund.Status.REFUSED:
         raise RefundRefused()
@@ -118,13 +121,17 @@ def refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Ref
 
 
 @transaction.atomic
-def _book_refund(payment_id: int, amount: str | int, reason: str, actor: Actor) -> Refund:
+def _book_refund(
+    payment_id: int, amount: str | int, reason: str, actor: Actor, key: str | None
+) -> Refund:
     staff = require_action(actor, "refund")
     if not reason.strip():
         raise ValidationFailed(fields={"reason": [_("Give the reason for the refund.")]})
     payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
     if payment is None:
         raise NotFound()
+    if key and (booked := Refund.objects.filter(request_key=key).first()) is not None:
+        return booked  # checked under the payment's lock: a twin request waited for us
     if payment.status != Payment.Status.SUCCEEDED:
         raise ValidationFailed(fields={"payment": [_("Only a completed payment can be refunded.")]})
     kopecks = parse_amount(amount, minimum=1)  # the rest of a payment may be under 10 ₽
@@ -154,7 +161,12 @@ def _book_refund(payment_id: int, amount: str | int, reason: str, actor: Actor) 
         actor=actor,
     )
     record = Refund.objects.create(
-        payment=payment, amount=kopecks, reason=reason.strip(), entry=posted.entry, created_by=staff
+        payment=payment,
+        amount=kopecks,
+        reason=reason.strip(),
+        entry=posted.entry,
+        created_by=staff,
+        request_key=key or None,
     )
     audit.record(
         actor,
@@ -182,7 +194,12 @@ def settle_refund(refund_id: int) -> Refund:
             "refund",
             payment,
             {"amount": record.amount, "refund": record.pk, "key": key},
-            lambda: provider.refund(payment.provider_payment_id, record.amount, key),
+            lambda: provider.refund(
+                payment.provider_payment_id,
+                record.amount,
+                key,
+                refund_receipt(payment, record.amount),
+            ),
         )
     except ProviderRefused as exc:
         return _refused(record.pk, str(exc))
@@ -214,6 +231,12 @@ def _refused(refund_id: int, why: str) -> Refund:
     if record.status != Refund.Status.PENDING:
         return record
     lock_account(record.payment.contract_id)
+    if LedgerEntry.objects.filter(reverses=record.entry).exists():
+        # reversed by hand meanwhile (see billing.services.reverse_entry): nothing to give back
+        record.status = Refund.Status.REFUSED
+        record.reversal = LedgerEntry.objects.get(reverses=record.entry)
+        record.save(update_fields=["status", "reversal"])
+        return record
     posted = post_entry(
         record.entry.account_id,
         kind=LedgerEntry.Kind.CORRECTION,
@@ -236,9 +259,31 @@ def _refused(refund_id: int, why: str) -> Refund:
     return record
 
 
-def pending_refunds(older_than: dt.datetime) -> list[int]:
+# YooKassa keeps an Idempotence-Key for 24 hours: after that the same key would be a
+# new refund, so a refund still unanswered is left to staff instead of asked again.
+ASK_AGAIN_FOR = dt.timedelta(hours=23)
+
+
+def pending_refunds(now: dt.datetime, older_than: dt.timedelta) -> list[int]:
+    """Pending refunds booked more than `older_than` ago and less than a day ago; older
+    ones become `unconfirmed` (logged as an error)."""
+    expired = Refund.objects.filter(
+        status=Refund.Status.PENDING, created_at__lt=now - ASK_AGAIN_FOR
+    )
+    for record in expired:
+        logger.error(
+            "refund %s of payment %s unanswered for a day: check it in the provider's "
+            "dashboard (the balance is debited)",
+            record.pk,
+            record.payment_id,
+        )
+    expired.update(status=Refund.Status.UNCONFIRMED)
     return list(
-        Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=older_than)
+        Refund.objects.filter(
+            status=Refund.Status.PENDING,
+            created_at__lt=now - older_than,
+            created_at__gte=now - ASK_AGAIN_FOR,
+        )
         .order_by("pk")
         .values_list("pk", flat=True)
     )

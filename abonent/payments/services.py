@@ -125,6 +125,30 @@ def receipt_for(contract: Contract, kopecks: int, description: str) -> dict[str,
     }
 
 
+def refund_receipt(payment: Payment, kopecks: int) -> dict[str, Any] | None:
+    """The 54-FZ receipt of a refund of `kopecks` from `payment`: the payment's own
+    customer, item and tax system, for the refunded amount (none if the payment had no
+    receipt)."""
+    if not payment.receipt or not payment.receipt.get("items"):
+        return None
+    item = payment.receipt["items"][0]
+    return {
+        "customer": payment.receipt.get("customer", {}),
+        "items": [
+            {
+                **item,
+                "quantity": "1.00",
+                "amount": {"value": f"{kopecks / 100:.2f}", "currency": payment.currency},
+            }
+        ],
+        **(
+            {"tax_system_code": payment.receipt["tax_system_code"]}
+            if "tax_system_code" in payment.receipt
+            else {}
+        ),
+    }
+
+
 def start_payment(
     contract: Contract,
     amount: str | int,

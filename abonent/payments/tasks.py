@@ -64,7 +64,7 @@ def retry_pending_refunds() -> None:
     key (the provider answers it with the same refund) until it says done or refused."""
     from .office import pending_refunds, settle_refund
 
-    for refund_id in pending_refunds(clock.now() - REFUND_ASKED_AGAIN_AFTER):
+    for refund_id in pending_refunds(clock.now(), REFUND_ASKED_AGAIN_AFTER):
         try:
             settle_refund(refund_id)
         except Exception:  # one bad refund must not starve the others

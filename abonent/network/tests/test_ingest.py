@@ -363,3 +363,59 @@ def test_a_pushed_change_leaves_nothing_pending(
         services.apply_access([lab.pk], "tariff changed")
     assert AccessChange.objects.filter(kind="coa", result="ack").count() == 1
     assert not PendingPush.objects.exists()
+
+
+def test_a_slow_queue_and_the_sweep_push_a_change_once(
+    lab, monkeypatch, django_capture_on_commit_callbacks, time_machine
+):
+    """The job queued with the change waits longer than the sweep's 2 minutes: the
+    sweep pushes it, and the job, when it finally runs, finds it done."""
+    from django.db import transaction
+
+    from abonent.network import coa, services, tasks
+    from abonent.network.models import PendingPush
+
+    time_machine.move_to("2026-11-27 12:00:00+00:00", tick=False)
+    sent: list[int] = []
+
+    def send(session, code, attrs):
+        sent.append(code)
+        return "ack", 1
+
+    monkeypatch.setattr(coa, "_send", send)
+    acct("Start", session="open")
+    queued: list[tuple] = []
+    real = tasks.push_access
+    monkeypatch.setattr(tasks, "push_access", lambda *a, **kw: queued.append((a, kw)))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.apply_access([lab.pk], "unblocked", relogin="garden")
+    monkeypatch.setattr(tasks, "push_access", real)
+    assert len(queued) == 1  # queued, not run yet
+    time_machine.shift(dt.timedelta(minutes=3))
+    tasks.retry_access_pushes.call_local()
+    pushed = list(sent)
+    assert pushed  # the CoA (and the Disconnect MikroTik needs for the garden)
+    args, kwargs = queued[0]
+    tasks.push_access.call_local(*args, **kwargs)  # the job, late
+    assert sent == pushed  # nothing sent twice
+    assert not PendingPush.objects.exists()
+
+
+def test_a_push_that_fails_leaves_its_change_for_the_retry(lab, monkeypatch, time_machine):
+    from abonent.network import coa, tasks
+    from abonent.network.models import PendingPush
+
+    time_machine.move_to("2026-11-27 12:00:00+00:00", tick=False)
+    row = PendingPush.objects.create(contract_ids=[lab.pk], reason="tariff changed")
+
+    def broken(*args):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(coa, "push", broken)
+    with pytest.raises(RuntimeError):
+        tasks.push_access.call_local([lab.pk], "tariff changed", pending=row.pk)
+    row.refresh_from_db()
+    assert row.claimed_at is None  # free again for the job's retry or the sweep
+    monkeypatch.setattr(coa, "push", lambda *args: [])
+    tasks.push_access.call_local([lab.pk], "tariff changed", pending=row.pk)
+    assert not PendingPush.objects.exists()

@@ -52,9 +52,16 @@ class Provider:
         `payment_method_id` (autopay)."""
         raise NotImplementedError
 
-    def refund(self, provider_payment_id: str, amount: int, idempotency_key: str) -> str:
+    def refund(
+        self,
+        provider_payment_id: str,
+        amount: int,
+        idempotency_key: str,
+        receipt: dict | None = None,
+    ) -> str:
         """Return money to the payer; answers the provider's refund id. The same key
-        returns the same refund, so an unanswered call is safely asked again."""
+        returns the same refund, so an unanswered call is safely asked again. `receipt`:
+        the 54-FZ receipt of the refund, required when the payment had one."""
         raise NotImplementedError
 
     def fetch(self, provider_payment_id: str) -> ProviderPayment:

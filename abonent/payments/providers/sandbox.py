@@ -112,7 +112,13 @@ class SandboxProvider(Provider):
         )
         return _view(row)
 
-    def refund(self, provider_payment_id: str, amount: int, idempotency_key: str) -> str:
+    def refund(
+        self,
+        provider_payment_id: str,
+        amount: int,
+        idempotency_key: str,
+        receipt: dict | None = None,
+    ) -> str:
         # its own transaction, as a remote service's would be: callers hold none
         with transaction.atomic():
             row = (

@@ -160,6 +160,9 @@ class Handler(BaseHTTPRequestHandler):
         payment = self.server.payments.get(body.get("payment_id", ""))
         if payment is None or payment["status"] != "succeeded":
             return _error("invalid_request", "Payment is not refundable", 400)
+        if payment.get("_receipt") and not (body.get("receipt") or {}).get("items"):
+            # as YooKassa answers a shop that sends receipts
+            return _error("invalid_request", "Receipt is missing or illegal", 400)
         refund = {
             "id": f"refund-{next(self.server.seq)}",
             "payment_id": payment["id"],

@@ -192,7 +192,10 @@ def test_an_autopay_charge_carries_its_receipt_and_is_logged(contract, yookassa)
 def test_refund_through_the_api(contract, yookassa):
     payment = start(contract)
     yookassa.set_status(payment.provider_payment_id, "succeeded")
-    refund_id = get_provider().refund(payment.provider_payment_id, 100_00, "refund-1")
+    with pytest.raises(ProviderRefused):  # the payment had a receipt: so must its refund
+        get_provider().refund(payment.provider_payment_id, 100_00, "refund-0")
+    receipt = services.refund_receipt(payment, 100_00)
+    refund_id = get_provider().refund(payment.provider_payment_id, 100_00, "refund-1", receipt)
     assert refund_id.startswith("refund-")
     with pytest.raises(ProviderRefused):  # a 400: nothing happened there
         get_provider().refund("20000000-000f-5000-9000-000000000000", 100_00, "refund-2")
@@ -226,11 +229,58 @@ def test_a_refund_whose_answer_is_lost_is_asked_again_and_made_once(
     booked.refresh_from_db()
     assert (booked.status, booked.attempts) == (Refund.Status.DONE, 2)
     assert [booked.provider_refund_id] == list(yookassa.refunds)  # one refund there
-    keys = [r[3].get("Idempotence-Key") for r in yookassa.requests if r[1].endswith("/refunds")]
-    assert keys == [booked.entry.idempotency_key] * 2
+    asked = [r for r in yookassa.requests if r[1].endswith("/refunds")]
+    assert [r[3].get("Idempotence-Key") for r in asked] == [booked.entry.idempotency_key] * 2
+    item = asked[0][2]["receipt"]["items"][0]  # the refund's own 54-FZ receipt
+    assert item["amount"]["value"] == "200.00"
+    assert asked[0][2]["receipt"]["customer"] == {"phone": "79001112233"}
     contract.account.refresh_from_db()
     assert contract.account.balance == 300_00
     assert LedgerEntry.objects.filter(kind="refund").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_refund_unanswered_for_a_day_is_left_to_staff(
+    contract, yookassa, manager_actor, time_machine, caplog
+):
+    # YooKassa forgets an Idempotence-Key after 24 hours: asking again then could
+    # refund twice, so the refund waits for a person instead.
+    time_machine.move_to("2026-11-27 12:00:00+00:00", tick=False)
+    payment = succeeded(contract, yookassa)
+    yookassa.lose_answers = 1
+    booked = office.refund(payment.pk, "200", "двойная оплата", manager_actor)
+    time_machine.shift(dt.timedelta(hours=24))
+    tasks.retry_pending_refunds.call_local()
+    booked.refresh_from_db()
+    assert (booked.status, booked.attempts) == (Refund.Status.UNCONFIRMED, 1)
+    assert "check it in the provider's dashboard" in caplog.text
+    asked = [r for r in yookassa.requests if r[1].endswith("/refunds")]
+    assert len(asked) == 1
+
+
+@pytest.mark.django_db
+def test_the_refund_form_sent_twice_books_one_refund(contract, yookassa, manager_actor):
+    payment = succeeded(contract, yookassa)
+    first = office.refund(payment.pk, "200", "двойная оплата", manager_actor, key="form-1")
+    again = office.refund(payment.pk, "200", "двойная оплата", manager_actor, key="form-1")
+    assert first.pk == again.pk
+    assert Refund.objects.count() == 1
+    assert len(yookassa.refunds) == 1
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 300_00
+
+
+@pytest.mark.django_db
+def test_a_card_refund_is_not_reversed_by_hand(contract, yookassa, manager_actor):
+    from abonent.billing.services import reverse_entry
+    from abonent.core.errors import ValidationFailed
+
+    payment = succeeded(contract, yookassa)
+    booked = office.refund(payment.pk, "200", "двойная оплата", manager_actor)
+    with pytest.raises(ValidationFailed):
+        reverse_entry(booked.entry.pk, "ошибка", manager_actor)
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 300_00
 
 
 @pytest.mark.django_db
