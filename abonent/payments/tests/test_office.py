@@ -141,6 +141,27 @@ def account_is_free(account_id: int) -> bool:
     return free == [True]
 
 
+def test_the_refund_page_sent_twice_refunds_once(contract, staff_user):
+    from abonent.payments.models import Refund
+
+    payment = paid(contract)
+    staff_user.role = User.Role.MANAGER
+    staff_user.save()
+    client, _codes = enrol(staff_user)
+    url = f"/staff/admin/payments/payment/{payment.pk}/refund/"
+    form = client.get(url).content.decode()
+    key = re.search(r'name="key" value="([0-9a-f-]+)"', form)
+    assert key is not None
+    for _attempt in range(2):  # a double click
+        response = client.post(url, {"amount": "200", "reason": "двойная", "key": key.group(1)})
+        assert response.status_code == 302
+    assert list(Refund.objects.values_list("amount", "status")) == [(200_00, "done")]
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 300_00
+    page = client.get(response["Location"]).content.decode()
+    assert "Возврат выполнен" in page
+
+
 def test_refund_rules(contract):
     payment = paid(contract)
     with pytest.raises(Forbidden):
