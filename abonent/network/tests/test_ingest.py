@@ -307,16 +307,10 @@ def test_credentials_are_not_deleted_in_the_admin(lab, staff_user):
     assert Credential.objects.filter(pk=credential.pk).exists()
 
 
-def test_an_access_change_committed_while_the_queue_is_down_is_pushed_later(
-    lab, monkeypatch, django_capture_on_commit_callbacks, time_machine
-):
-    """The change commits (the decision table is current); the job that tells the
-    routers could not be queued. The outbox row is pushed by the sweep once the queue is
-    back: the open session gets its CoA, once."""
-    from django.db import transaction
-
-    from abonent.network import coa, services, tasks
-    from abonent.network.models import PendingPush
+@pytest.fixture
+def open_session_recording_coa(lab, monkeypatch, time_machine) -> list[int]:
+    """An open session on the lab NAS; the codes of the requests sent to it."""
+    from abonent.network import coa
 
     time_machine.move_to("2026-11-27 12:00:00+00:00", tick=False)
     sent: list[int] = []
@@ -327,6 +321,21 @@ def test_an_access_change_committed_while_the_queue_is_down_is_pushed_later(
 
     monkeypatch.setattr(coa, "_send", send)
     acct("Start", session="open")
+    return sent
+
+
+def test_an_access_change_committed_while_the_queue_is_down_is_pushed_later(
+    lab, monkeypatch, django_capture_on_commit_callbacks, time_machine, open_session_recording_coa
+):
+    """The change commits (the decision table is current); the job that tells the
+    routers could not be queued. The outbox row is pushed by the sweep once the queue is
+    back: the open session gets its CoA, once."""
+    from django.db import transaction
+
+    from abonent.network import services, tasks
+    from abonent.network.models import PendingPush
+
+    sent = open_session_recording_coa
     queue = tasks.push_access
 
     def queue_down(*args, **kwargs):
@@ -366,24 +375,16 @@ def test_a_pushed_change_leaves_nothing_pending(
 
 
 def test_a_slow_queue_and_the_sweep_push_a_change_once(
-    lab, monkeypatch, django_capture_on_commit_callbacks, time_machine
+    lab, monkeypatch, django_capture_on_commit_callbacks, time_machine, open_session_recording_coa
 ):
     """The job queued with the change waits longer than the sweep's 2 minutes: the
     sweep pushes it, and the job, when it finally runs, finds it done."""
     from django.db import transaction
 
-    from abonent.network import coa, services, tasks
+    from abonent.network import services, tasks
     from abonent.network.models import PendingPush
 
-    time_machine.move_to("2026-11-27 12:00:00+00:00", tick=False)
-    sent: list[int] = []
-
-    def send(session, code, attrs):
-        sent.append(code)
-        return "ack", 1
-
-    monkeypatch.setattr(coa, "_send", send)
-    acct("Start", session="open")
+    sent = open_session_recording_coa
     queued: list[tuple] = []
     real = tasks.push_access
     monkeypatch.setattr(tasks, "push_access", lambda *a, **kw: queued.append((a, kw)))
