@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -155,6 +156,26 @@ class CashPaymentAdmin(ReadOnlyAdmin):
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "payment", "amount", "status", "reason", "created_by"]
     list_filter = ["status"]
+    actions = ["mark_refunded", "mark_not_refunded"]
+
+    def _settle(self, request: HttpRequest, queryset: Any, refunded: bool) -> None:
+        actor = Actor.from_request(request, "admin")
+        for record in queryset:
+            try:
+                office.settle_unconfirmed(record.pk, refunded, actor)
+            except DomainError as exc:
+                errors = [str(e) for field in exc.fields.values() for e in field]
+                messages.error(request, f"{record}: {' '.join(errors) or exc.message}")
+            else:
+                messages.success(request, _("Settled: %(refund)s") % {"refund": record})
+
+    @admin.action(description=_("Refunded: seen in the provider's dashboard"))
+    def mark_refunded(self, request: HttpRequest, queryset: Any) -> None:
+        self._settle(request, queryset, True)
+
+    @admin.action(description=_("Not refunded: give the balance back"))
+    def mark_not_refunded(self, request: HttpRequest, queryset: Any) -> None:
+        self._settle(request, queryset, False)
 
 
 @admin.register(WebhookEvent)

@@ -225,10 +225,43 @@ def settle_refund(refund_id: int) -> Refund:
     return record
 
 
+def settle_unconfirmed(refund_id: int, refunded: bool, actor: Actor) -> Refund:
+    """Staff's word on a refund the provider never answered, after checking it in the
+    provider's dashboard: made (done) or not made (the debit reversed, as on a
+    refusal)."""
+    require_action(actor, "refund")
+    record = Refund.objects.filter(pk=refund_id).first()
+    if record is None:
+        raise NotFound()
+    if record.status != Refund.Status.UNCONFIRMED:
+        raise ValidationFailed(
+            fields={
+                "status": [
+                    _("Only a refund the payment service did not confirm is settled by hand.")
+                ]
+            }
+        )
+    if not refunded:
+        return _refused(record.pk, "not found in the provider's dashboard", actor)
+    with transaction.atomic():
+        record = Refund.objects.select_for_update().select_related("payment").get(pk=record.pk)
+        if record.status == Refund.Status.UNCONFIRMED:
+            record.status = Refund.Status.DONE
+            record.save(update_fields=["status"])
+            audit.record(
+                actor,
+                "payment.refunded",
+                record,
+                contract_id=record.payment.contract_id,
+                after={"amount": record.amount, "confirmed_by_hand": True},
+            )
+    return record
+
+
 @transaction.atomic
-def _refused(refund_id: int, why: str) -> Refund:
+def _refused(refund_id: int, why: str, actor: Actor | None = None) -> Refund:
     record = Refund.objects.select_for_update().select_related("payment", "entry").get(pk=refund_id)
-    if record.status != Refund.Status.PENDING:
+    if record.status not in (Refund.Status.PENDING, Refund.Status.UNCONFIRMED):
         return record
     lock_account(record.payment.contract_id)
     if LedgerEntry.objects.filter(reverses=record.entry).exists():
@@ -243,14 +276,14 @@ def _refused(refund_id: int, why: str) -> Refund:
         amount=record.amount,
         idempotency_key=f"refund-refused:{record.pk}",
         description=gettext("The payment service refused the refund"),
-        actor=Actor.system(),
+        actor=actor or Actor.system(),
         reverses=record.entry,
     )
     record.status = Refund.Status.REFUSED
     record.reversal = posted.entry
     record.save(update_fields=["status", "reversal"])
     audit.record(
-        Actor.system(),
+        actor or Actor.system(),
         "payment.refund_refused",
         record,
         contract_id=record.payment.contract_id,

@@ -162,6 +162,28 @@ def test_the_refund_page_sent_twice_refunds_once(contract, staff_user):
     assert "Возврат выполнен" in page
 
 
+def test_an_unconfirmed_refund_is_settled_from_the_list_of_refunds(contract, staff_user):
+    from abonent.payments.models import Refund
+
+    payment = paid(contract)
+    staff_user.role = User.Role.MANAGER
+    staff_user.save()
+    manager = Actor(user=staff_user, channel="admin")
+    booked = office.refund(payment.pk, "200", "двойная", manager)
+    Refund.objects.filter(pk=booked.pk).update(status=Refund.Status.UNCONFIRMED)
+    client, _codes = enrol(staff_user)
+    response = client.post(
+        "/staff/admin/payments/refund/",
+        {"action": "mark_not_refunded", "_selected_action": [booked.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    booked.refresh_from_db()
+    assert booked.status == Refund.Status.REFUSED
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 500_00
+
+
 def test_refund_rules(contract):
     payment = paid(contract)
     with pytest.raises(Forbidden):

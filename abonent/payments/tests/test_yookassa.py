@@ -259,6 +259,40 @@ def test_a_refund_unanswered_for_a_day_is_left_to_staff(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("refunded", "balance"), [(True, 300_00), (False, 500_00)])
+def test_staff_settle_an_unconfirmed_refund(
+    contract, yookassa, manager_actor, time_machine, refunded, balance
+):
+    from abonent.core.errors import Forbidden, ValidationFailed
+
+    time_machine.move_to("2026-11-27 12:00:00+00:00", tick=False)
+    payment = succeeded(contract, yookassa)
+    yookassa.lose_answers = 1
+    booked = office.refund(payment.pk, "200", "двойная оплата", manager_actor)
+    with pytest.raises(ValidationFailed):  # still being asked: not for a person yet
+        office.settle_unconfirmed(booked.pk, refunded, manager_actor)
+    time_machine.shift(dt.timedelta(hours=24))
+    tasks.retry_pending_refunds.call_local()
+    cashier = manager_actor.user
+    cashier.role = "cashier"
+    cashier.save()
+    with pytest.raises(Forbidden):
+        office.settle_unconfirmed(booked.pk, refunded, Actor(user=cashier, channel="admin"))
+    cashier.role = "manager"
+    cashier.save()
+    settled = office.settle_unconfirmed(booked.pk, refunded, manager_actor)
+    assert settled.status == (Refund.Status.DONE if refunded else Refund.Status.REFUSED)
+    contract.account.refresh_from_db()
+    assert contract.account.balance == balance
+    assert (
+        LedgerEntry.objects.filter(account=contract.account).aggregate(s=Sum("amount"))["s"]
+        == balance
+    )
+    with pytest.raises(ValidationFailed):  # once
+        office.settle_unconfirmed(booked.pk, not refunded, manager_actor)
+
+
+@pytest.mark.django_db
 def test_the_refund_form_sent_twice_books_one_refund(contract, yookassa, manager_actor):
     payment = succeeded(contract, yookassa)
     first = office.refund(payment.pk, "200", "двойная оплата", manager_actor, key="form-1")
