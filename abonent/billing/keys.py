@@ -39,3 +39,18 @@ def addon_link(number: str, code: str, link_id: int) -> str:
 def addon_refund(link_id: int) -> str:
     """The refund of the unused rest of the month when a connection ends."""
     return f"addon-refund:{link_id}"
+
+
+_CARD_REFUND = "refund:"
+
+
+def card_refund(provider: str, provider_payment_id: str, number: int) -> str:
+    """The debit of the `number`th refund of a card payment (also the provider's
+    idempotency key for it)."""
+    return f"{_CARD_REFUND}{provider}:{provider_payment_id}:{number}"
+
+
+def is_card_refund(key: str) -> bool:
+    """A card refund's debit is settled by the provider's answer, never reversed by
+    hand (`services.reverse_entry`)."""
+    return key.startswith(_CARD_REFUND)

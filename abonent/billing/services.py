@@ -18,6 +18,7 @@ from abonent.core.errors import NotFound, ValidationFailed
 from abonent.network.services import Relogin, apply_access
 from abonent.subscribers.models import Contract
 
+from . import keys
 from .models import Account, LedgerEntry
 
 
@@ -148,7 +149,7 @@ def reverse_entry(entry_id: int, reason: str, actor: Actor) -> Posted:
     entry = LedgerEntry.objects.filter(pk=entry_id).select_related("account").first()
     if entry is None:
         raise NotFound()
-    if entry.kind == LedgerEntry.Kind.REFUND and entry.idempotency_key.startswith("refund:"):
+    if keys.is_card_refund(entry.idempotency_key):
         # A card refund is settled by the payment service's answer (payments.office):
         # reversing its debit by hand would return the money twice.
         raise ValidationFailed(

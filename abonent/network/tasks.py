@@ -53,15 +53,15 @@ PUSH_OVERDUE_AFTER = dt.timedelta(minutes=2)
 CLAIM_LAPSES_AFTER = dt.timedelta(minutes=10)
 
 
+def _unclaimed(now: dt.datetime) -> Q:
+    return Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LAPSES_AFTER)
+
+
 def _claim(pending: int) -> bool:
     """Take the outbox row for this push; False if it is gone (pushed) or another push
     has it."""
     now = clock.now()
-    return bool(
-        PendingPush.objects.filter(pk=pending)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LAPSES_AFTER))
-        .update(claimed_at=now)
-    )
+    return bool(PendingPush.objects.filter(_unclaimed(now), pk=pending).update(claimed_at=now))
 
 
 @db_periodic_task(crontab(minute="*/2"))
@@ -70,9 +70,7 @@ def retry_access_pushes() -> None:
     """Access changes whose push job never ran (the queue was down when they committed,
     or the job died) are pushed now, oldest first."""
     now = clock.now()
-    overdue = PendingPush.objects.filter(created_at__lt=now - PUSH_OVERDUE_AFTER).filter(
-        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LAPSES_AFTER)
-    )
+    overdue = PendingPush.objects.filter(_unclaimed(now), created_at__lt=now - PUSH_OVERDUE_AFTER)
     for row in overdue.order_by("pk"):
         try:  # the job queued with the change, if it comes later, finds the row taken
             push_access.call_local(row.contract_ids, row.reason, row.relogin, pending=row.pk)

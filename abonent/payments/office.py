@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from abonent.accounts.permissions import require_action
+from abonent.billing import keys
 from abonent.billing.lifecycle.common import require_in_service
 from abonent.billing.models import LedgerEntry
 from abonent.billing.services import lock_account, post_entry
@@ -156,7 +157,7 @@ def _book_refund(
         account.pk,
         kind=LedgerEntry.Kind.REFUND,
         amount=-kopecks,
-        idempotency_key=f"refund:{payment.provider}:{payment.provider_payment_id}:{number}",
+        idempotency_key=keys.card_refund(payment.provider, payment.provider_payment_id, number),
         description=reason.strip(),
         actor=actor,
     )
@@ -209,20 +210,7 @@ def settle_refund(refund_id: int) -> Refund:
         )
         record.refresh_from_db()
         return record
-    with transaction.atomic():
-        record = Refund.objects.select_for_update().get(pk=record.pk)
-        if record.status == Refund.Status.PENDING:
-            record.status = Refund.Status.DONE
-            record.provider_refund_id = provider_refund_id
-            record.save(update_fields=["status", "provider_refund_id"])
-            audit.record(
-                Actor.system(),
-                "payment.refunded",
-                record,
-                contract_id=payment.contract_id,
-                after={"amount": record.amount, "payment": str(payment.public_id)},
-            )
-    return record
+    return _done(record.pk, Refund.Status.PENDING, Actor.system(), provider_refund_id)
 
 
 def settle_unconfirmed(refund_id: int, refunded: bool, actor: Actor) -> Refund:
@@ -243,18 +231,25 @@ def settle_unconfirmed(refund_id: int, refunded: bool, actor: Actor) -> Refund:
         )
     if not refunded:
         return _refused(record.pk, "not found in the provider's dashboard", actor)
-    with transaction.atomic():
-        record = Refund.objects.select_for_update().select_related("payment").get(pk=record.pk)
-        if record.status == Refund.Status.UNCONFIRMED:
-            record.status = Refund.Status.DONE
-            record.save(update_fields=["status"])
-            audit.record(
-                actor,
-                "payment.refunded",
-                record,
-                contract_id=record.payment.contract_id,
-                after={"amount": record.amount, "confirmed_by_hand": True},
-            )
+    return _done(record.pk, Refund.Status.UNCONFIRMED, actor)
+
+
+@transaction.atomic
+def _done(refund_id: int, was: str, actor: Actor, provider_refund_id: str = "") -> Refund:
+    """The refund is made: from `was` (pending, or unconfirmed on staff's word) to done."""
+    record = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+    if record.status != was:
+        return record  # settled meanwhile
+    record.status = Refund.Status.DONE
+    record.provider_refund_id = provider_refund_id or record.provider_refund_id
+    record.save(update_fields=["status", "provider_refund_id"])
+    audit.record(
+        actor,
+        "payment.refunded",
+        record,
+        contract_id=record.payment.contract_id,
+        after={"amount": record.amount, "payment": str(record.payment.public_id)},
+    )
     return record
 
 
@@ -264,12 +259,6 @@ def _refused(refund_id: int, why: str, actor: Actor | None = None) -> Refund:
     if record.status not in (Refund.Status.PENDING, Refund.Status.UNCONFIRMED):
         return record
     lock_account(record.payment.contract_id)
-    if LedgerEntry.objects.filter(reverses=record.entry).exists():
-        # reversed by hand meanwhile (see billing.services.reverse_entry): nothing to give back
-        record.status = Refund.Status.REFUSED
-        record.reversal = LedgerEntry.objects.get(reverses=record.entry)
-        record.save(update_fields=["status", "reversal"])
-        return record
     posted = post_entry(
         record.entry.account_id,
         kind=LedgerEntry.Kind.CORRECTION,

@@ -132,21 +132,8 @@ def refund_receipt(payment: Payment, kopecks: int) -> dict[str, Any] | None:
     if not payment.receipt or not payment.receipt.get("items"):
         return None
     item = payment.receipt["items"][0]
-    return {
-        "customer": payment.receipt.get("customer", {}),
-        "items": [
-            {
-                **item,
-                "quantity": "1.00",
-                "amount": {"value": f"{kopecks / 100:.2f}", "currency": payment.currency},
-            }
-        ],
-        **(
-            {"tax_system_code": payment.receipt["tax_system_code"]}
-            if "tax_system_code" in payment.receipt
-            else {}
-        ),
-    }
+    amount = {"value": f"{kopecks / 100:.2f}", "currency": payment.currency}
+    return {**payment.receipt, "items": [{**item, "quantity": "1.00", "amount": amount}]}
 
 
 def start_payment(

@@ -61,7 +61,8 @@ def reconcile_pending() -> None:
 @lock_task("retry-pending-refunds")
 def retry_pending_refunds() -> None:
     """A refund booked while the provider did not answer is asked again with the same
-    key (the provider answers it with the same refund) until it says done or refused."""
+    key (the provider answers it with the same refund) until it says done or refused —
+    for a day at most (`office.pending_refunds`; then staff settle it)."""
     from .office import pending_refunds, settle_refund
 
     for refund_id in pending_refunds(clock.now(), REFUND_ASKED_AGAIN_AFTER):

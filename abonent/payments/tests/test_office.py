@@ -22,6 +22,14 @@ def staff(role, name="Кассир Анна"):
     return Actor(user=user, channel="admin")
 
 
+def signed_in(staff_user, role):
+    """The back office in a browser, signed in (with its second factor) in `role`."""
+    staff_user.role = role
+    staff_user.save()
+    client, _codes = enrol(staff_user)
+    return client
+
+
 def test_cash_payment_with_a_printed_receipt(contract):
     cash = office.record_cash_payment(contract.pk, "1 500", staff("cashier"))
     contract.account.refresh_from_db()
@@ -36,9 +44,7 @@ def test_cash_payment_with_a_printed_receipt(contract):
 
 
 def test_the_cash_form_sent_twice_takes_the_money_once(contract, staff_user):
-    staff_user.role = User.Role.CASHIER
-    staff_user.save()
-    client, _codes = enrol(staff_user)
+    client = signed_in(staff_user, User.Role.CASHIER)
     url = f"/staff/admin/payments/cashpayment/take/{contract.pk}/"
     form = client.get(url).content.decode()
     key = re.search(r'name="key" value="([0-9a-f-]+)"', form)
@@ -145,9 +151,7 @@ def test_the_refund_page_sent_twice_refunds_once(contract, staff_user):
     from abonent.payments.models import Refund
 
     payment = paid(contract)
-    staff_user.role = User.Role.MANAGER
-    staff_user.save()
-    client, _codes = enrol(staff_user)
+    client = signed_in(staff_user, User.Role.MANAGER)
     url = f"/staff/admin/payments/payment/{payment.pk}/refund/"
     form = client.get(url).content.decode()
     key = re.search(r'name="key" value="([0-9a-f-]+)"', form)
@@ -166,12 +170,9 @@ def test_an_unconfirmed_refund_is_settled_from_the_list_of_refunds(contract, sta
     from abonent.payments.models import Refund
 
     payment = paid(contract)
-    staff_user.role = User.Role.MANAGER
-    staff_user.save()
-    manager = Actor(user=staff_user, channel="admin")
-    booked = office.refund(payment.pk, "200", "двойная", manager)
+    client = signed_in(staff_user, User.Role.MANAGER)
+    booked = office.refund(payment.pk, "200", "двойная", Actor(user=staff_user, channel="admin"))
     Refund.objects.filter(pk=booked.pk).update(status=Refund.Status.UNCONFIRMED)
-    client, _codes = enrol(staff_user)
     response = client.post(
         "/staff/admin/payments/refund/",
         {"action": "mark_not_refunded", "_selected_action": [booked.pk]},
@@ -182,6 +183,36 @@ def test_an_unconfirmed_refund_is_settled_from_the_list_of_refunds(contract, sta
     assert booked.status == Refund.Status.REFUSED
     contract.account.refresh_from_db()
     assert contract.account.balance == 500_00
+
+
+def test_bad_refund_input_is_refused_with_a_message_and_books_nothing(contract, staff_user):
+    from abonent.payments.models import Refund
+
+    payment = paid(contract)
+    client = signed_in(staff_user, User.Role.MANAGER)
+    url = f"/staff/admin/payments/payment/{payment.pk}/refund/"
+    for form in (
+        {"amount": "200", "reason": "двойная", "key": "not-a-key"},
+        {"amount": "двести", "reason": "двойная", "key": "8d0c1a52-8a0c-4c3e-9a55-0a3c2a1f7e11"},
+        {"amount": "600", "reason": "двойная", "key": "8d0c1a52-8a0c-4c3e-9a55-0a3c2a1f7e12"},
+    ):
+        response = client.post(url, form)
+        assert response.status_code == 200  # the form again, with its error
+        assert 'class="errorlist' in response.content.decode()
+    assert not Refund.objects.exists()
+    assert not LedgerEntry.objects.filter(kind="refund").exists()
+    # settling a refund the provider did answer is refused with a message, nothing moves
+    done = office.refund(payment.pk, "200", "двойная", Actor(user=staff_user, channel="admin"))
+    response = client.post(
+        "/staff/admin/payments/refund/",
+        {"action": "mark_not_refunded", "_selected_action": [done.pk]},
+        follow=True,
+    )
+    assert "Вручную закрывается только возврат" in response.content.decode()
+    done.refresh_from_db()
+    assert done.status == Refund.Status.DONE
+    contract.account.refresh_from_db()
+    assert contract.account.balance == 300_00
 
 
 def test_refund_rules(contract):
